@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  resolve: { conditions: ['@cronfleet/source'] },
+  ssr: { resolve: { conditions: ['@cronfleet/source'] } },
+  test: {
+    name: 'backend',
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+  },
+});

@@ -1,0 +1,8 @@
+import { defineConfig } from 'vitest/config';
+
+// One run over every workspace; each workspace also runs alone with `npm test -w <name>`.
+export default defineConfig({
+  test: {
+    projects: ['core', 'backend', 'agent', 'cli', 'frontend'],
+  },
+});
