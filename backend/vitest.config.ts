@@ -1,10 +1,3 @@
-import { defineConfig } from 'vitest/config';
+import { nodeWorkspaceConfig } from '../vitest.workspace-config.js';
 
-export default defineConfig({
-  resolve: { conditions: ['@cronfleet/source'] },
-  ssr: { resolve: { conditions: ['@cronfleet/source'] } },
-  test: {
-    name: 'backend',
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-  },
-});
+export default nodeWorkspaceConfig('backend');
