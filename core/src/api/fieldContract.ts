@@ -1,0 +1,128 @@
+import { z } from 'zod';
+
+/**
+ * Field-level schemas that several API contracts share (timestamps, identifiers, revisions,
+ * labels). Request and response schemas are built from these so that every route spells a
+ * field the same way on the wire.
+ */
+
+/** The path prefix of every route of API v1. */
+export const API_BASE_PATH = '/api/v1';
+
+/** An ISO 8601 date-time with an explicit offset (`Z` or `±hh:mm`), as produced by `toISOString()`. */
+export const IsoDateTime = z.iso.datetime({
+  offset: true,
+  error: 'must be an ISO 8601 date-time with a time zone offset, e.g. 2024-05-01T02:00:00Z',
+});
+export type IsoDateTime = z.infer<typeof IsoDateTime>;
+
+/** A UUID (run ids are chosen by the agent, agent ids by the backend). */
+export const Uuid = z.uuid({ error: 'must be a UUID, e.g. 3f1c2a9e-8d4b-4f0e-9a61-2b7c5d8e9f10' });
+export type Uuid = z.infer<typeof Uuid>;
+
+const dnsLabelPattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const dnsLabelMessage =
+  'must be a DNS label: 1-63 lowercase letters, digits or "-", starting and ending with a letter or digit';
+
+/** A job namespace (DNS label, as in manifest v1). */
+export const Namespace = z
+  .string()
+  .max(63, dnsLabelMessage)
+  .regex(dnsLabelPattern, dnsLabelMessage);
+export type Namespace = z.infer<typeof Namespace>;
+
+/** A job name (DNS label, unique within its namespace, as in manifest v1). */
+export const JobName = z.string().max(63, dnsLabelMessage).regex(dnsLabelPattern, dnsLabelMessage);
+export type JobName = z.infer<typeof JobName>;
+
+/** A job's identity written as `namespace/name`, e.g. `production/nightly-db-backup`. */
+export const JobRef = z
+  .string()
+  .max(127)
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+    'must be "namespace/name", e.g. production/nightly-db-backup',
+  );
+export type JobRef = z.infer<typeof JobRef>;
+
+/** A full Git commit id: 40 hex digits (SHA-1 repositories) or 64 (SHA-256 repositories). */
+export const Revision = z
+  .string()
+  .regex(
+    /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/,
+    'must be a full lowercase Git commit id (40 or 64 hex digits), not a branch name or short id',
+  );
+export type Revision = z.infer<typeof Revision>;
+
+/** A SHA-256 digest written as 64 lowercase hex digits. */
+export const Sha256Hex = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 digest written as 64 lowercase hex digits');
+export type Sha256Hex = z.infer<typeof Sha256Hex>;
+
+const labelKeyPattern =
+  /^(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const labelValuePattern = /^(?:[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
+
+/** A label key: an optional DNS-subdomain prefix and `/`, then a name of 1-63 characters. */
+export const LabelKey = z
+  .string()
+  .max(317)
+  .regex(
+    labelKeyPattern,
+    'must be a label key: letters, digits, "-", "_" or "." (starting and ending with a letter or digit), optionally prefixed by "example.com/"',
+  )
+  .refine((key) => (key.split('/').pop() ?? '').length <= 63, {
+    error: 'the name part of a label key must be at most 63 characters',
+  });
+export type LabelKey = z.infer<typeof LabelKey>;
+
+/** A label value: empty, or 1-63 letters, digits, "-", "_" or "." starting and ending with a letter or digit. */
+export const LabelValue = z
+  .string()
+  .max(63, 'a label value must be at most 63 characters')
+  .regex(
+    labelValuePattern,
+    'must be a label value: letters, digits, "-", "_" or ".", starting and ending with a letter or digit',
+  );
+export type LabelValue = z.infer<typeof LabelValue>;
+
+/** Labels, e.g. `{ team: "platform", role: "db" }`. */
+export const Labels = z.record(LabelKey, LabelValue);
+export type Labels = z.infer<typeof Labels>;
+
+/** A label filter written `key=value`, e.g. `role=db`. */
+export const LabelSelector = z
+  .string()
+  .max(381)
+  .refine(
+    (selector) => {
+      const at = selector.indexOf('=');
+      if (at <= 0) return false;
+      return (
+        LabelKey.safeParse(selector.slice(0, at)).success &&
+        LabelValue.safeParse(selector.slice(at + 1)).success
+      );
+    },
+    { error: 'must be a label filter written "key=value", e.g. role=db' },
+  );
+export type LabelSelector = z.infer<typeof LabelSelector>;
+
+/** A semantic version, e.g. `1.4.0` or `1.5.0-rc.1+build.7`. */
+export const SemVer = z
+  .string()
+  .max(64)
+  .regex(
+    /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/,
+    'must be a semantic version, e.g. 1.4.0',
+  );
+export type SemVer = z.infer<typeof SemVer>;
+
+/** Single-line text without control characters (names, reasons, branch names). */
+export function singleLineText(maxLength: number) {
+  return z
+    .string()
+    .min(1, 'must not be empty')
+    .max(maxLength, `must be at most ${maxLength} characters`)
+    .regex(/^[^\p{Cc}]*$/u, 'must be a single line without control characters');
+}

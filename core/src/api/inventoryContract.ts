@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { JobName, Namespace, Revision, Sha256Hex, singleLineText } from './fieldContract.js';
+
+/**
+ * `PUT /api/v1/agents/inventory`: the job instances an agent has applied. The backend replaces
+ * the agent's whole inventory atomically with what it receives, so the call is idempotent.
+ */
+
+export const ConcurrencyPolicy = z.enum(['Allow', 'Forbid', 'Replace']);
+export type ConcurrencyPolicy = z.infer<typeof ConcurrencyPolicy>;
+
+/** The native scheduler a job instance was installed into. */
+export const SchedulerBackendName = z.enum([
+  'crontab',
+  'cron-d',
+  'task-scheduler',
+  'systemd',
+  'launchd',
+  'embedded',
+]);
+export type SchedulerBackendName = z.infer<typeof SchedulerBackendName>;
+
+/** An IANA time zone name as written, e.g. `America/New_York`, `UTC`, `Etc/GMT+5`. */
+export const TimeZoneName = z
+  .string()
+  .max(64)
+  .regex(
+    /^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+)*$/,
+    'must be an IANA time zone name, e.g. America/New_York or UTC',
+  );
+export type TimeZoneName = z.infer<typeof TimeZoneName>;
+
+/** A cron schedule as written in the manifest: 5 fields or a macro such as `@daily`. */
+export const ScheduleExpression = singleLineText(256);
+
+/** A path relative to the repository root, with forward slashes, e.g. `production/backup.yaml`. */
+export const RepositoryPath = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine(
+    (path) =>
+      !path.startsWith('/') &&
+      !path.includes('\\') &&
+      !/[\p{Cc}]/u.test(path) &&
+      path.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..'),
+    {
+      error:
+        'must be a path relative to the repository root with "/" separators, e.g. prod/backup.yaml',
+    },
+  );
+export type RepositoryPath = z.infer<typeof RepositoryPath>;
+
+/** The monitoring settings the backend needs to detect late, missed and long runs. */
+export const JobMonitoring = z.object({
+  /** How long after the expected fire time a start may arrive before the run counts as late. */
+  graceSeconds: z.number().int().min(0),
+  /** A run still going after this long is reported; null for no limit. */
+  maxRuntimeSeconds: z.number().int().min(1).nullable(),
+  /** Alert after this many consecutive failures. */
+  alertAfter: z.number().int().min(1),
+});
+export type JobMonitoring = z.infer<typeof JobMonitoring>;
+
+/** One job instance as applied on the agent. */
+export const InventoryJob = z.object({
+  namespace: Namespace,
+  name: JobName,
+  schedule: ScheduleExpression,
+  /** The zone the schedule is evaluated in (the agent resolves the manifest's default). */
+  timezone: TimeZoneName,
+  /** SHA-256 of the command as applied (the command itself may hold secrets and is not sent). */
+  commandDigest: Sha256Hex,
+  sourcePath: RepositoryPath,
+  revision: Revision,
+  suspended: z.boolean(),
+  monitoring: JobMonitoring,
+  concurrencyPolicy: ConcurrencyPolicy,
+  scheduler: SchedulerBackendName,
+});
+export type InventoryJob = z.infer<typeof InventoryJob>;
+
+/** A schedule found in the native scheduler that Cronfleet does not manage (for discovery). */
+export const UnmanagedEntry = z.object({
+  schedule: ScheduleExpression,
+  command: z.string().max(8192),
+});
+export type UnmanagedEntry = z.infer<typeof UnmanagedEntry>;
+
+export const MAX_INVENTORY_JOBS = 10_000;
+
+export const InventoryRequest = z.object({
+  /** The revision the inventory was applied from; null when nothing has been applied yet. */
+  revision: Revision.nullable(),
+  jobs: z
+    .array(InventoryJob)
+    .max(MAX_INVENTORY_JOBS)
+    .superRefine((jobs, ctx) => {
+      const seen = new Set<string>();
+      jobs.forEach((job, index) => {
+        const id = `${job.namespace}/${job.name}`;
+        if (seen.has(id)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [index, 'name'],
+            message: `job ${id} appears more than once; an inventory lists each namespace/name once`,
+          });
+        }
+        seen.add(id);
+      });
+    }),
+  unmanaged: z.array(UnmanagedEntry).max(1000),
+});
+export type InventoryRequest = z.infer<typeof InventoryRequest>;
+
+export const InventoryResponse = z.object({
+  /** How many job instances the backend now holds for this agent. */
+  jobCount: z.number().int().min(0),
+  unmanagedCount: z.number().int().min(0),
+});
+export type InventoryResponse = z.infer<typeof InventoryResponse>;
