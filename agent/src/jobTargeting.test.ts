@@ -44,6 +44,8 @@ describe('job targeting', () => {
 
   it('requires all given criteria at once', () => {
     expect(isTargeted({ labels: { role: 'db' }, platforms: ['windows'] }, dbServer)).toBe(false);
-    expect(isTargeted({ labels: { role: 'db' }, hostnames: ['db-1'], platforms: ['linux'] }, dbServer)).toBe(true);
+    expect(
+      isTargeted({ labels: { role: 'db' }, hostnames: ['db-1'], platforms: ['linux'] }, dbServer),
+    ).toBe(true);
   });
 });

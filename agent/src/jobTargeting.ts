@@ -33,7 +33,10 @@ function hostnameMatches(wanted: string, agentHostname: string): boolean {
   return want === have || (!want.includes('.') && want === shortHostname(have));
 }
 
-export function targetVerdict(targets: JobTargets | undefined, agent: AgentIdentity): TargetVerdict {
+export function targetVerdict(
+  targets: JobTargets | undefined,
+  agent: AgentIdentity,
+): TargetVerdict {
   if (targets === undefined) return { targeted: true };
   for (const [key, value] of Object.entries(targets.labels ?? {})) {
     const actual = agent.labels[key];

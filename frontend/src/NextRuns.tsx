@@ -1,7 +1,12 @@
 import { describeCron, nextFireTimes } from '@cronfleet/core/cron';
 
 /** The next fire times of a schedule, computed by the same reference evaluator as the agent's. */
-export function NextRuns(props: { expression: string; timezone: string; from: Date; count?: number }) {
+export function NextRuns(props: {
+  expression: string;
+  timezone: string;
+  from: Date;
+  count?: number;
+}) {
   const { expression, timezone, from, count = 5 } = props;
   const times = nextFireTimes(expression, { after: from, count, timezone });
   const format = new Intl.DateTimeFormat('en-GB', {
