@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { JobManifest, LoadedJob, ManifestError } from '@cronfleet/core/manifest';
 import { z } from 'zod';
 import { messages } from './messages.js';
 import type { TerminalStyle } from './terminalStyle.js';
@@ -35,22 +36,14 @@ export const ValidateResult = z.strictObject({
 });
 export type ValidateResult = z.infer<typeof ValidateResult>;
 
-/** The part of the core loader's output the report needs (LoadedJob, ManifestError). */
+/** The part of the core loader's output the report needs. */
 export interface RepositoryLoadOutcome {
-  jobs: readonly {
-    namespace: string;
-    name: string;
-    file: string;
-    manifest: { spec: { schedule: string; timezone?: string | undefined } };
-  }[];
-  errors: readonly {
-    file: string;
-    line: number;
-    column: number;
-    job: string | null;
-    path: string;
-    message: string;
-  }[];
+  jobs: ReadonlyArray<
+    Pick<LoadedJob, 'namespace' | 'name' | 'file'> & {
+      manifest: { spec: Pick<JobManifest['spec'], 'schedule' | 'timezone'> };
+    }
+  >;
+  errors: readonly ManifestError[];
 }
 
 /**

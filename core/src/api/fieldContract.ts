@@ -1,4 +1,12 @@
 import { z } from 'zod';
+import {
+  dnsLabelHelp,
+  dnsLabelPattern,
+  labelKeyHelp,
+  labelKeyPattern,
+  labelValueHelp,
+  labelValuePattern,
+} from '../manifest/namingRules.js';
 
 /**
  * Field-level schemas that several API contracts share (timestamps, identifiers, revisions,
@@ -20,9 +28,7 @@ export type IsoDateTime = z.infer<typeof IsoDateTime>;
 export const Uuid = z.uuid({ error: 'must be a UUID, e.g. 3f1c2a9e-8d4b-4f0e-9a61-2b7c5d8e9f10' });
 export type Uuid = z.infer<typeof Uuid>;
 
-const dnsLabelPattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const dnsLabelMessage =
-  'must be a DNS label: 1-63 lowercase letters, digits or "-", starting and ending with a letter or digit';
+const dnsLabelMessage = `must be ${dnsLabelHelp}`;
 
 /** A job namespace (DNS label, as in manifest v1). */
 export const Namespace = z
@@ -35,14 +41,15 @@ export type Namespace = z.infer<typeof Namespace>;
 export const JobName = z.string().max(63, dnsLabelMessage).regex(dnsLabelPattern, dnsLabelMessage);
 export type JobName = z.infer<typeof JobName>;
 
+/** dnsLabelPattern without its anchors, twice, around a slash. */
+const dnsLabelBody = dnsLabelPattern.source.replace(/^\^|\$$/g, '');
+const jobRefPattern = new RegExp(`^${dnsLabelBody}/${dnsLabelBody}$`);
+
 /** A job's identity written as `namespace/name`, e.g. `production/nightly-db-backup`. */
 export const JobRef = z
   .string()
   .max(127)
-  .regex(
-    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
-    'must be "namespace/name", e.g. production/nightly-db-backup',
-  );
+  .regex(jobRefPattern, 'must be "namespace/name", e.g. production/nightly-db-backup');
 export type JobRef = z.infer<typeof JobRef>;
 
 /** A full Git commit id: 40 hex digits (SHA-1 repositories) or 64 (SHA-256 repositories). */
@@ -60,31 +67,12 @@ export const Sha256Hex = z
   .regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 digest written as 64 lowercase hex digits');
 export type Sha256Hex = z.infer<typeof Sha256Hex>;
 
-const labelKeyPattern =
-  /^(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const labelValuePattern = /^(?:[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
-
 /** A label key: an optional DNS-subdomain prefix and `/`, then a name of 1-63 characters. */
-export const LabelKey = z
-  .string()
-  .max(317)
-  .regex(
-    labelKeyPattern,
-    'must be a label key: letters, digits, "-", "_" or "." (starting and ending with a letter or digit), optionally prefixed by "example.com/"',
-  )
-  .refine((key) => (key.split('/').pop() ?? '').length <= 63, {
-    error: 'the name part of a label key must be at most 63 characters',
-  });
+export const LabelKey = z.string().max(317).regex(labelKeyPattern, `must be ${labelKeyHelp}`);
 export type LabelKey = z.infer<typeof LabelKey>;
 
 /** A label value: empty, or 1-63 letters, digits, "-", "_" or "." starting and ending with a letter or digit. */
-export const LabelValue = z
-  .string()
-  .max(63, 'a label value must be at most 63 characters')
-  .regex(
-    labelValuePattern,
-    'must be a label value: letters, digits, "-", "_" or ".", starting and ending with a letter or digit',
-  );
+export const LabelValue = z.string().regex(labelValuePattern, `must be ${labelValueHelp}`);
 export type LabelValue = z.infer<typeof LabelValue>;
 
 /** Labels, e.g. `{ team: "platform", role: "db" }`. */

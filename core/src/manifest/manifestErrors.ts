@@ -203,6 +203,10 @@ export function problemsFromIssues(
 ): { problems: DocumentProblem[]; omitted: number } {
   const problems: DocumentProblem[] = [];
   let omitted = 0;
+  // A misspelt required key is one mistake: the unknown key's "did you mean" says it all, so the
+  // "missing required key" of the key it suggests is not reported again.
+  const suggestedKeys = new Set<string>();
+  const missingKeyProblems = new Set<DocumentProblem>();
   for (const issue of issues) {
     if (problems.length >= limit) {
       omitted += issue.code === 'unrecognized_keys' ? issue.keys.length : 1;
@@ -224,6 +228,7 @@ export function problemsFromIssues(
           }
           const suggestion = didYouMean(key, allowed);
           const hint = suggestion === null ? '' : ` Did you mean ${suggestion}?`;
+          if (suggestion !== null) suggestedKeys.add(formatKeyPath([...path, suggestion]));
           problems.push({
             path: [...path, key],
             target: 'key',
@@ -251,17 +256,23 @@ export function problemsFromIssues(
             issue.code === 'invalid_type'
               ? `add it (${expectedNames[issue.expected] ?? issue.expected})`
               : `add it; it ${issue.message}`;
-          problems.push({
+          const problem: DocumentProblem = {
             path,
             target: 'parent',
             message: `missing required key ${quoteValue(String(key))}: ${detail}`,
             cause: issue,
-          });
+          };
+          missingKeyProblems.add(problem);
+          problems.push(problem);
         } else {
           problems.push({ path, target: 'value', message: issue.message, cause: issue });
         }
       }
     }
   }
-  return { problems, omitted };
+  const reported = problems.filter(
+    (problem) =>
+      !missingKeyProblems.has(problem) || !suggestedKeys.has(formatKeyPath(problem.path)),
+  );
+  return { problems: reported, omitted };
 }
