@@ -4,9 +4,11 @@
  * folders) into a temp repository — not timed — then times one cold, in-process
  * loadJobRepository over it.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { loadJobRepository } from '../src/manifest/manifest.js';
 
 const manifestCount = 10_000;
@@ -95,11 +97,29 @@ export async function writeGeneratedRepository(root: string): Promise<number> {
   return files;
 }
 
+/**
+ * The baseline, measured in the same run: reading the same files and parsing them with the
+ * `yaml` library alone (no validation), which is what a loader built on `yaml` costs at least.
+ */
+async function timeYamlLibraryParse(root: string): Promise<number> {
+  const files = (await readdir(root, { recursive: true, withFileTypes: true }))
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.join(entry.parentPath, entry.name));
+  const started = performance.now();
+  let documents = 0;
+  for (const file of files) documents += parseAllDocuments(readFileSync(file, 'utf8')).length;
+  const milliseconds = performance.now() - started;
+  if (documents < manifestCount)
+    throw new Error(`yaml baseline parsed only ${documents} documents`);
+  return milliseconds;
+}
+
 export async function benchManifestLoad(): Promise<{
   name: string;
   operations: number;
   milliseconds: number;
   target: string;
+  baseline: { name: string; milliseconds: number };
 }> {
   const root = await mkdtemp(path.join(tmpdir(), 'cronfleet-manifest-bench-'));
   try {
@@ -120,6 +140,10 @@ export async function benchManifestLoad(): Promise<{
       operations: manifestCount,
       milliseconds,
       target: '10,000 manifests < 2000 ms',
+      baseline: {
+        name: 'read + yaml.parseAllDocuments only',
+        milliseconds: await timeYamlLibraryParse(root),
+      },
     };
   } finally {
     await rm(root, { recursive: true, force: true });

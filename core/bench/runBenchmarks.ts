@@ -10,6 +10,7 @@ interface BenchResult {
   operations: number;
   milliseconds: number;
   target: string;
+  baseline: { name: string; milliseconds: number };
 }
 
 const benchmarks: Array<() => Promise<BenchResult>> = [benchManifestLoad, benchCronNextFire];
@@ -18,9 +19,12 @@ const rows: string[] = [];
 for (const run of benchmarks) {
   const result = await run();
   const perSecond = Math.round((result.operations / result.milliseconds) * 1000);
+  const ratio = result.baseline.milliseconds / result.milliseconds;
   rows.push(
-    `${result.name.padEnd(44)} ${String(result.operations).padStart(8)} ops ` +
-      `${result.milliseconds.toFixed(1).padStart(9)} ms ${String(perSecond).padStart(10)} ops/s   target: ${result.target}`,
+    `${result.name}\n` +
+      `  ${result.operations} ops in ${result.milliseconds.toFixed(1)} ms (${perSecond} ops/s); target: ${result.target}\n` +
+      `  baseline (${result.baseline.name}): ${result.baseline.milliseconds.toFixed(1)} ms, ` +
+      `Cronfleet is ${ratio.toFixed(2)}x its speed`,
   );
 }
 process.stdout.write(`${rows.join('\n')}\n`);
