@@ -1,21 +1,44 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadBackendConfig } from './env.js';
 
 describe('loadBackendConfig', () => {
-  it('applies defaults', () => {
-    expect(loadBackendConfig({})).toMatchObject({
+  it('applies defaults: embedded PGlite in ./.cronfleet/data, port 8080, 90-day retention', () => {
+    const config = loadBackendConfig({});
+    expect(config).toMatchObject({
       port: 8080,
       host: '127.0.0.1',
       logLevel: 'info',
+      databaseUrl: undefined,
+      dataDir: path.resolve('.cronfleet/data'),
+      runRetentionDays: 90,
+      cookieSecure: 'auto',
+      corsOrigins: [],
+      workers: true,
     });
-    expect(loadBackendConfig({}).frontendDir).toMatch(/frontend[\\/]dist$/);
+    expect(config.frontendDir).toMatch(/frontend[\\/]dist$/);
+  });
+
+  it('reads DATABASE_URL, CORS origins and booleans', () => {
+    const config = loadBackendConfig({
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/cronfleet',
+      CRONFLEET_CORS_ORIGINS: 'https://ops.example.com, https://b.example.com',
+      CRONFLEET_WORKERS: 'false',
+    });
+    expect(config.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/cronfleet');
+    expect(config.corsOrigins).toEqual(['https://ops.example.com', 'https://b.example.com']);
+    expect(config.workers).toBe(false);
   });
 
   it('names the variable and the fix when a value is wrong', () => {
     expect(() => loadBackendConfig({ PORT: 'eighty' })).toThrow(ConfigError);
-    expect(() => loadBackendConfig({ PORT: '70000' })).toThrow(
-      /PORT: PORT must be between 0 and 65535/,
-    );
+    expect(() => loadBackendConfig({ PORT: '70000' })).toThrow(/PORT: must be between 0 and 65535/);
     expect(() => loadBackendConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL:/);
+    expect(() => loadBackendConfig({ DATABASE_URL: 'mysql://x' })).toThrow(
+      /DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/,
+    );
+    expect(() => loadBackendConfig({ CRONFLEET_CORS_ORIGINS: 'not a url' })).toThrow(
+      /CRONFLEET_CORS_ORIGINS: each origin must be a URL/,
+    );
   });
 });

@@ -1,48 +1,109 @@
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 /** The dashboard build in this checkout (frontend/dist), used when CRONFLEET_FRONTEND_DIR is unset. */
 const bundledFrontendDir = fileURLToPath(new URL('../../frontend/dist', import.meta.url));
 
+const booleanText = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((text) => text === 'true' || text === '1' || text === 'yes');
+
 /**
  * The backend's one configuration module: the environment is parsed once, at start, by
  * `loadBackendConfig()`; nothing else in the backend reads `process.env`.
  */
-export const BackendConfig = z.object({
-  port: z.coerce
-    .number({ message: 'PORT must be a number' })
-    .int()
-    .min(0)
-    .max(65535, 'PORT must be between 0 and 65535')
-    .default(8080),
-  host: z.string().min(1).default('127.0.0.1'),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Served at / when it exists (the React dashboard build). */
-  frontendDir: z.string().min(1).default(bundledFrontendDir),
-});
-export type BackendConfig = z.infer<typeof BackendConfig>;
+export const BackendConfig = z
+  .object({
+    port: z.coerce
+      .number({ message: 'must be a number' })
+      .int()
+      .min(0)
+      .max(65535, 'must be between 0 and 65535')
+      .default(8080),
+    host: z.string().min(1).default('127.0.0.1'),
+    logLevel: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+    /** PostgreSQL (postgres://…). Absent: embedded PGlite in dataDir. */
+    databaseUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+    /** Where embedded PGlite keeps its files when DATABASE_URL is absent. */
+    dataDir: z.string().min(1).default('./.cronfleet/data'),
+    /** Connections in the PostgreSQL pool of this replica. */
+    databasePoolSize: z.coerce.number().int().min(1).max(200).default(10),
+    /** Served at / when it exists (the React dashboard build). */
+    frontendDir: z.string().min(1).default(bundledFrontendDir),
+    /** Runs older than this many days are deleted by the retention worker. */
+    runRetentionDays: z.coerce.number().int().min(1).max(36500).default(90),
+    /** Dashboard sessions expire after this many hours. */
+    sessionTtlHours: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 365)
+      .default(24 * 7),
+    /**
+     * Mark the session cookie Secure. Default: when the request came over https (directly or,
+     * with trustProxy, through a proxy's X-Forwarded-Proto).
+     */
+    cookieSecure: z.enum(['auto', 'always', 'never']).default('auto'),
+    /** Express's trust proxy setting: hops to trust in X-Forwarded-For, or false. */
+    trustProxy: z.coerce.number().int().min(0).max(10).default(0),
+    /** Origins allowed by CORS (comma-separated); none by default. */
+    corsOrigins: z
+      .string()
+      .default('')
+      .transform((text) =>
+        text
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter((origin) => origin !== ''),
+      )
+      .pipe(
+        z.array(z.url({ message: 'each origin must be a URL such as https://ops.example.com' })),
+      ),
+    /** Let background workers (retention, detection) run in this process. */
+    workers: booleanText.default(true),
+  })
+  .transform((config) => ({ ...config, dataDir: path.resolve(config.dataDir) }));
+export type BackendConfig = z.output<typeof BackendConfig>;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+/** Environment variable of each setting, for error messages and docs/operations.md. */
+export const environmentVariables = {
+  port: 'PORT',
+  host: 'HOST',
+  logLevel: 'LOG_LEVEL',
+  databaseUrl: 'DATABASE_URL',
+  dataDir: 'CRONFLEET_DATA_DIR',
+  databasePoolSize: 'CRONFLEET_DATABASE_POOL_SIZE',
+  frontendDir: 'CRONFLEET_FRONTEND_DIR',
+  runRetentionDays: 'CRONFLEET_RUN_RETENTION_DAYS',
+  sessionTtlHours: 'CRONFLEET_SESSION_TTL_HOURS',
+  cookieSecure: 'CRONFLEET_COOKIE_SECURE',
+  trustProxy: 'CRONFLEET_TRUST_PROXY',
+  corsOrigins: 'CRONFLEET_CORS_ORIGINS',
+  workers: 'CRONFLEET_WORKERS',
+} as const satisfies Record<keyof z.input<typeof BackendConfig>, string>;
+
 export function loadBackendConfig(environment: NodeJS.ProcessEnv = process.env): BackendConfig {
-  const result = BackendConfig.safeParse({
-    port: environment.PORT,
-    host: environment.HOST,
-    logLevel: environment.LOG_LEVEL,
-    frontendDir: environment.CRONFLEET_FRONTEND_DIR,
-  });
+  const input = Object.fromEntries(
+    Object.entries(environmentVariables).map(([key, variable]) => [
+      key,
+      environment[variable] === '' ? undefined : environment[variable],
+    ]),
+  );
+  const result = BackendConfig.safeParse(input);
   if (!result.success) {
-    const variableOf: Record<string, string> = {
-      port: 'PORT',
-      host: 'HOST',
-      logLevel: 'LOG_LEVEL',
-      frontendDir: 'CRONFLEET_FRONTEND_DIR',
-    };
     const lines = result.error.issues.map((issue) => {
-      const key = String(issue.path[0] ?? '');
-      return `  ${variableOf[key] ?? key}: ${issue.message}`;
+      const key = String(issue.path[0] ?? '') as keyof typeof environmentVariables;
+      return `  ${environmentVariables[key] ?? key}: ${issue.message}`;
     });
     throw new ConfigError(`Invalid backend configuration:\n${lines.join('\n')}`);
   }

@@ -1,30 +1,65 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { createApp } from './createApp.js';
-import { ConfigError, loadBackendConfig } from './env.js';
+import { openDatabase, type DatabaseHandle } from './db/database.js';
+import { MigrationError, migrateDatabase } from './db/migrateDatabase.js';
+import { ConfigError, loadBackendConfig, type BackendConfig } from './env.js';
 
-const usage = `Usage: cronfleet-backend serve
+const usage = `Usage: cronfleet-backend <command>
 
 Commands:
-  serve   start the HTTP server (PORT, HOST, LOG_LEVEL from the environment)`;
+  serve     migrate the database, then serve the API and the dashboard
+  migrate   apply pending database migrations and exit
 
-async function serve(): Promise<void> {
-  const config = loadBackendConfig();
-  const logger = pino({ level: config.logLevel });
-  const server = createApp({ logger, frontendDir: config.frontendDir }).listen(
-    config.port,
-    config.host,
-  );
+Configuration comes from the environment (PORT, DATABASE_URL or CRONFLEET_DATA_DIR, …);
+see docs/operations.md.`;
+
+async function openMigratedDatabase(
+  config: BackendConfig,
+  logger: Logger,
+): Promise<DatabaseHandle> {
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.databasePoolSize,
+  });
+  try {
+    const outcome = await migrateDatabase(database);
+    logger.info({ ...outcome, driver: database.driver }, 'database migrations');
+    return database;
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}
+
+async function serve(config: BackendConfig, logger: Logger): Promise<void> {
+  const database = await openMigratedDatabase(config, logger);
+  const app = createApp({
+    database,
+    config,
+    logger,
+    now: () => new Date(),
+    validateResponses: false,
+  });
+  const server = app.listen(config.port, config.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
-  logger.info({ url: `http://${config.host}:${port}` }, 'cronfleet backend listening');
+  const url = `http://${config.host}:${port}`;
+  logger.info({ url, driver: database.driver }, 'cronfleet backend listening');
   process.stdout.write(
-    `Cronfleet backend listening on http://${config.host}:${port} (dashboard: /, health: /healthz)\n`,
+    `Cronfleet backend listening on ${url} (dashboard: /, API: /api/v1, health: /healthz)\n` +
+      (database.driver === 'pglite' ? `Embedded database in ${config.dataDir}\n` : ''),
   );
+  let stopping = false;
   const stop = () => {
+    if (stopping) return;
+    stopping = true;
     logger.info('stopping');
-    server.close(() => process.exit(0));
+    server.close(() => {
+      void database.close().finally(() => process.exit(0));
+    });
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
@@ -32,14 +67,21 @@ async function serve(): Promise<void> {
 
 export async function main(argv: string[]): Promise<number> {
   const [command] = argv;
-  if (command === 'serve') {
-    await serve();
+  if (command !== 'serve' && command !== 'migrate') {
+    process.stderr.write(
+      `${command === undefined ? 'Missing command' : `Unknown command "${command}"`}\n${usage}\n`,
+    );
+    return 2;
+  }
+  const config = loadBackendConfig();
+  const logger = pino({ level: config.logLevel });
+  if (command === 'migrate') {
+    const database = await openMigratedDatabase(config, logger);
+    await database.close();
     return 0;
   }
-  process.stderr.write(
-    `${command === undefined ? 'Missing command' : `Unknown command "${command}"`}\n${usage}\n`,
-  );
-  return 2;
+  await serve(config, logger);
+  return 0;
 }
 
 main(process.argv.slice(2)).then(
@@ -47,7 +89,10 @@ main(process.argv.slice(2)).then(
     if (code !== 0) process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
-    process.exitCode = 2;
+    const known = error instanceof ConfigError || error instanceof MigrationError;
+    process.stderr.write(
+      `${known ? (error as Error).message : String((error as Error)?.stack ?? error)}\n`,
+    );
+    process.exitCode = known ? 2 : 1;
   },
 );

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { apiRoutes, buildRoutePath, describeRoute, routePathParamNames } from './apiRoutes.js';
-import type { ApiRouteDefinition } from './apiRoutes.js';
+import type { ApiRouteDefinition } from './apiRouteDefinition.js';
 import { API_BASE_PATH } from './fieldContract.js';
 
 const routes: [string, ApiRouteDefinition][] = Object.entries(apiRoutes);

@@ -1,4 +1,7 @@
-import type { z } from 'zod';
+import { agentAdminRoutes } from './agentAdminRoutes.js';
+import { defineRoute, type ApiRouteDefinition } from './apiRouteDefinition.js';
+import { authRoutes } from './authRoutes.js';
+import { runQueryRoutes } from './runQueryRoutes.js';
 import {
   EnrollRequest,
   EnrollResponse,
@@ -16,40 +19,8 @@ import { ListRunsQuery, ListRunsResponse, RunDetail, RunPathParams } from './run
  * all read it, so a route's method, path, schemas, auth and idempotency are written once.
  */
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
-
-/**
- * Which bearer token a route takes: an enrollment token (`cfe_…`), an agent token (`cfa_…`),
- * or a user's session or API token (CLI, dashboard).
- */
-export type RouteAuth = 'enrollment' | 'agent' | 'user';
-
-export interface ApiRouteDefinition {
-  /** The route's name; equal to its key in {@link apiRoutes}. */
-  readonly name: string;
-  readonly method: HttpMethod;
-  /** Express-style path with `:param` placeholders, e.g. `/api/v1/runs/:runId`. */
-  readonly path: string;
-  readonly auth: RouteAuth;
-  /**
-   * True when sending the same request twice has the effect of sending it once, so the client
-   * may retry it after a network error, a 429 or a 502/503/504.
-   */
-  readonly idempotent: boolean;
-  readonly summary: string;
-  /** The status of a successful answer. */
-  readonly successStatus: number;
-  readonly params?: z.ZodType;
-  readonly query?: z.ZodType;
-  readonly body?: z.ZodType;
-  readonly response: z.ZodType;
-}
-
-function defineRoute<const Route extends ApiRouteDefinition>(route: Route): Route {
-  return route;
-}
-
-export const apiRoutes = {
+/** The agent protocol (enroll, heartbeat, inventory, check-ins) and the first read routes. */
+const protocolRoutes = {
   enroll: defineRoute({
     name: 'enroll',
     method: 'POST',
@@ -102,6 +73,7 @@ export const apiRoutes = {
     method: 'GET',
     path: '/api/v1/runs',
     auth: 'user',
+    permission: 'read',
     idempotent: true,
     summary: 'List runs, newest first, filtered by job, namespace, agent, status, time and text.',
     successStatus: 200,
@@ -113,6 +85,7 @@ export const apiRoutes = {
     method: 'GET',
     path: '/api/v1/runs/:runId',
     auth: 'user',
+    permission: 'read',
     idempotent: true,
     summary: 'Get one run with the head and tail of its output.',
     successStatus: 200,
@@ -124,12 +97,20 @@ export const apiRoutes = {
     method: 'GET',
     path: '/api/v1/agents',
     auth: 'user',
+    permission: 'read',
     idempotent: true,
     summary: 'List agents, filtered by status, labels and text.',
     successStatus: 200,
     query: ListAgentsQuery,
     response: ListAgentsResponse,
   }),
+} as const;
+
+export const apiRoutes = {
+  ...protocolRoutes,
+  ...authRoutes,
+  ...agentAdminRoutes,
+  ...runQueryRoutes,
 } as const;
 
 export type ApiRoutes = typeof apiRoutes;

@@ -19,7 +19,8 @@ import {
 } from './apiClientErrors.js';
 import type { RequestPart, RouteIdentity } from './apiClientErrors.js';
 import { apiRoutes, buildRoutePath } from './apiRoutes.js';
-import type { ApiRoute, RouteAuth } from './apiRoutes.js';
+import type { RouteAuth } from './apiRouteDefinition.js';
+import type { ApiRoute } from './apiRoutes.js';
 import type { CheckInBatchRequest, CheckInBatchResponse } from './checkInContract.js';
 import { ApiErrorBody, apiErrorStatus, toValidationIssues } from './errorContract.js';
 import type { ValidationIssue } from './errorContract.js';
@@ -146,6 +147,7 @@ const tokenKinds: Record<RouteAuth, string> = {
   enrollment: 'an enrollment token (cfe_…)',
   agent: 'an agent token (cfa_…)',
   user: 'a user session or API token',
+  none: 'no token',
 };
 
 /** Replaces every occurrence of `secret` in the strings of `value` with `[redacted]`. */
@@ -396,7 +398,8 @@ export function createCronfleetClient(options: CronfleetClientOptions): Cronflee
         : {};
     const body =
       'body' in definition ? validate(identity, 'body', definition.body, input.body) : undefined;
-    if (token === undefined) {
+    const auth = definition.auth as RouteAuth;
+    if (token === undefined && auth !== 'none') {
       throw new CronfleetRequestValidationError(identity, 'token', [
         {
           path: '(token)',
@@ -405,10 +408,8 @@ export function createCronfleetClient(options: CronfleetClientOptions): Cronflee
       ]);
     }
 
-    const headers: Record<string, string> = {
-      Accept: 'application/json',
-      Authorization: `Bearer ${token}`,
-    };
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (token !== undefined) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (options.userAgent !== undefined) headers['User-Agent'] = options.userAgent;
 

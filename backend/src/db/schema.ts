@@ -1,0 +1,312 @@
+/**
+ * The backend's tables (drizzle). Every row that belongs to an organization carries
+ * organization_id, and every query filters on it. Secrets are stored only as SHA-256 hashes
+ * (tokens) or scrypt hashes (passwords). Job definitions are not stored: Git holds them; the
+ * backend knows jobs through the job instances agents report.
+ *
+ * After a change: `npm run db:generate -w backend`, read the SQL, commit it with its journal.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const timestampTz = (name: string) => timestamp(name, { withTimezone: true });
+
+export const roleEnum = pgEnum('role', ['admin', 'operator', 'viewer']);
+export const runTriggerEnum = pgEnum('run_trigger', ['scheduled', 'manual', 'retry']);
+export const runStatusEnum = pgEnum('run_status', [
+  'running',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'skipped',
+  'lost',
+]);
+export const actorTypeEnum = pgEnum('actor_type', ['user', 'api_token', 'agent', 'system']);
+
+export const organizations = pgTable('organizations', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  createdAt: createdAt(),
+});
+
+export const users = pgTable(
+  'users',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** Stored lower-cased; unique across the installation. */
+    email: text('email').notNull(),
+    name: text('name').notNull().default(''),
+    /** scrypt: `scrypt$N$r$p$salt$hash` (base64url). */
+    passwordHash: text('password_hash').notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [uniqueIndex('users_email_key').on(table.email)],
+);
+
+export const memberships = pgTable(
+  'memberships',
+  {
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    role: roleEnum('role').notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.organizationId, table.userId] }),
+    index('memberships_user_idx').on(table.userId),
+  ],
+);
+
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tokenHash: text('token_hash').notNull(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+    expiresAt: timestampTz('expires_at').notNull(),
+    lastSeenAt: timestampTz('last_seen_at'),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+  },
+  (table) => [
+    uniqueIndex('sessions_token_hash_key').on(table.tokenHash),
+    index('sessions_user_idx').on(table.userId),
+  ],
+);
+
+export const apiTokens = pgTable(
+  'api_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    /** The first characters of the token, shown in lists so a user can recognise it. */
+    tokenPrefix: text('token_prefix').notNull(),
+    /** Permissions granted: read, write, admin (intersected with the owner's role). */
+    scopes: text('scopes').array().notNull(),
+    expiresAt: timestampTz('expires_at'),
+    lastUsedAt: timestampTz('last_used_at'),
+    revokedAt: timestampTz('revoked_at'),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    uniqueIndex('api_tokens_token_hash_key').on(table.tokenHash),
+    index('api_tokens_org_user_idx').on(table.organizationId, table.userId),
+  ],
+);
+
+export const enrollmentTokens = pgTable(
+  'enrollment_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    createdByUserId: uuid('created_by_user_id').references(() => users.id, {
+      onDelete: 'set null',
+    }),
+    description: text('description').notNull().default(''),
+    tokenHash: text('token_hash').notNull(),
+    tokenPrefix: text('token_prefix').notNull(),
+    /** Labels stamped on every agent enrolled with this token. */
+    labels: jsonb('labels').$type<Record<string, string>>().notNull().default({}),
+    /** null: unlimited. */
+    maxUses: integer('max_uses'),
+    uses: integer('uses').notNull().default(0),
+    expiresAt: timestampTz('expires_at'),
+    revokedAt: timestampTz('revoked_at'),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    uniqueIndex('enrollment_tokens_token_hash_key').on(table.tokenHash),
+    index('enrollment_tokens_org_idx').on(table.organizationId),
+  ],
+);
+
+export interface StoredCondition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+}
+
+export const agents = pgTable(
+  'agents',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    hostname: text('hostname').notNull(),
+    /** SHA-256 of the host's machine id, as the agent sends it; identity within one organization. */
+    machineId: text('machine_id').notNull(),
+    platform: text('platform').notNull(),
+    arch: text('arch').notNull(),
+    version: text('version').notNull(),
+    labels: jsonb('labels').$type<Record<string, string>>().notNull().default({}),
+    tokenHash: text('token_hash').notNull(),
+    enrollmentTokenId: uuid('enrollment_token_id').references(() => enrollmentTokens.id, {
+      onDelete: 'set null',
+    }),
+    heartbeatIntervalSeconds: integer('heartbeat_interval_seconds').notNull().default(30),
+    lastHeartbeatAt: timestampTz('last_heartbeat_at'),
+    conditions: jsonb('conditions').$type<StoredCondition[]>().notNull().default([]),
+    /** Located manifest errors from the last heartbeat. */
+    errors: jsonb('errors').$type<unknown[]>().notNull().default([]),
+    lastAppliedRevision: text('last_applied_revision'),
+    lastAttemptedRevision: text('last_attempted_revision'),
+    repositoryUrl: text('repository_url'),
+    repositoryBranch: text('repository_branch'),
+    revokedAt: timestampTz('revoked_at'),
+    revokedReason: text('revoked_reason'),
+    createdAt: createdAt(),
+    updatedAt: timestampTz('updated_at').notNull().defaultNow(),
+  },
+  (table) => [
+    uniqueIndex('agents_token_hash_key').on(table.tokenHash),
+    uniqueIndex('agents_org_machine_key').on(table.organizationId, table.machineId),
+    index('agents_org_name_idx').on(table.organizationId, table.name),
+  ],
+);
+
+export const jobInstances = pgTable(
+  'job_instances',
+  {
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    agentId: uuid('agent_id')
+      .notNull()
+      .references(() => agents.id, { onDelete: 'cascade' }),
+    namespace: text('namespace').notNull(),
+    name: text('name').notNull(),
+    schedule: text('schedule').notNull(),
+    /** null: the agent's zone. */
+    timezone: text('timezone'),
+    commandDigest: text('command_digest').notNull(),
+    sourcePath: text('source_path').notNull(),
+    revision: text('revision').notNull(),
+    suspended: boolean('suspended').notNull().default(false),
+    concurrencyPolicy: text('concurrency_policy').notNull().default('Allow'),
+    scheduler: text('scheduler').notNull(),
+    graceSeconds: integer('grace_seconds').notNull(),
+    maxRuntimeSeconds: integer('max_runtime_seconds'),
+    alertAfter: integer('alert_after').notNull().default(1),
+    lastSeenAt: timestampTz('last_seen_at').notNull().defaultNow(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.agentId, table.namespace, table.name] }),
+    index('job_instances_org_job_idx').on(table.organizationId, table.namespace, table.name),
+  ],
+);
+
+export const runs = pgTable(
+  'runs',
+  {
+    /** Internal key: the tie-breaker of keyset pagination. */
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    /** Chosen by the agent; unique per agent. */
+    runId: uuid('run_id').notNull(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    agentId: uuid('agent_id')
+      .notNull()
+      .references(() => agents.id, { onDelete: 'cascade' }),
+    namespace: text('namespace').notNull(),
+    name: text('name').notNull(),
+    attempt: integer('attempt').notNull().default(1),
+    trigger: runTriggerEnum('trigger').notNull().default('scheduled'),
+    status: runStatusEnum('status').notNull(),
+    scheduledAt: timestampTz('scheduled_at'),
+    /** From the start check-in, or derived from finish minus duration when the finish came first. */
+    startedAt: timestampTz('started_at').notNull(),
+    finishedAt: timestampTz('finished_at'),
+    durationMs: integer('duration_ms'),
+    exitCode: integer('exit_code'),
+    signal: text('signal'),
+    outputHead: text('output_head').notNull().default(''),
+    outputTail: text('output_tail').notNull().default(''),
+    outputTruncated: boolean('output_truncated').notNull().default(false),
+    revision: text('revision'),
+    /** Which check-ins arrived: a replay of either changes nothing. */
+    startReceived: boolean('start_received').notNull().default(false),
+    finishReceived: boolean('finish_received').notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: timestampTz('updated_at').notNull().defaultNow(),
+  },
+  (table) => [
+    uniqueIndex('runs_agent_run_key').on(table.agentId, table.runId),
+    index('runs_org_started_idx').on(table.organizationId, table.startedAt.desc(), table.id.desc()),
+    index('runs_org_job_started_idx').on(
+      table.organizationId,
+      table.namespace,
+      table.name,
+      table.startedAt.desc(),
+      table.id.desc(),
+    ),
+    index('runs_org_agent_started_idx').on(
+      table.organizationId,
+      table.agentId,
+      table.startedAt.desc(),
+      table.id.desc(),
+    ),
+    index('runs_running_idx')
+      .on(table.organizationId, table.startedAt)
+      .where(sql`${table.status} = 'running'`),
+    index('runs_created_idx').on(table.createdAt),
+  ],
+);
+
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    /** null for installation-level events (bootstrap). */
+    organizationId: uuid('organization_id').references(() => organizations.id, {
+      onDelete: 'cascade',
+    }),
+    actorType: actorTypeEnum('actor_type').notNull(),
+    actorId: text('actor_id'),
+    action: text('action').notNull(),
+    targetType: text('target_type'),
+    targetId: text('target_id'),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    createdAt: createdAt(),
+  },
+  (table) => [index('audit_log_org_created_idx').on(table.organizationId, table.createdAt.desc())],
+);

@@ -1,0 +1,41 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Token kinds and their prefixes. A token is its prefix and 32 random bytes (256 bits) in
+ * base64url; it is shown once and stored only as its SHA-256 hash. The prefix tells a reader
+ * (and a secret scanner) what a leaked token is.
+ */
+export const tokenPrefix = {
+  enrollment: 'cfe_',
+  agent: 'cfa_',
+  personal: 'cfp_',
+  session: 'cfs_',
+} as const;
+export type TokenKind = keyof typeof tokenPrefix;
+
+export function generateToken(kind: TokenKind): string {
+  return `${tokenPrefix[kind]}${randomBytes(32).toString('base64url')}`;
+}
+
+/** The stored form of a token: SHA-256, hex. Tokens are random, so no salt is needed. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** What lists show of a token: its prefix and the first 6 random characters. */
+export function displayPrefix(token: string): string {
+  return token.slice(0, token.indexOf('_') + 7);
+}
+
+export function kindOfToken(token: string): TokenKind | undefined {
+  for (const [kind, prefix] of Object.entries(tokenPrefix)) {
+    if (token.startsWith(prefix)) return kind as TokenKind;
+  }
+  return undefined;
+}
+
+export function constantTimeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}

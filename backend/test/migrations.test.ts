@@ -1,0 +1,123 @@
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { sql } from 'drizzle-orm';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/db/database.js';
+import {
+  MigrationError,
+  migrateDatabase,
+  migrationsAreCurrent,
+  migrationsFolder,
+} from '../src/db/migrateDatabase.js';
+import {
+  createTestDatabase,
+  publicTables,
+  testDatabaseUrl,
+  type TestDatabase,
+} from './testDatabase.js';
+
+const backendDir = fileURLToPath(new URL('..', import.meta.url));
+const run = promisify(execFile);
+
+describe('migrations', () => {
+  let database: TestDatabase | undefined;
+  afterEach(async () => {
+    await database?.close();
+    database = undefined;
+  });
+
+  it('creates every table, and a second run applies nothing', async () => {
+    database = await createTestDatabase({ migrate: false });
+    expect(await migrationsAreCurrent(database)).toBe(false);
+    const first = await migrateDatabase(database);
+    expect(first.applied).toBe(first.total);
+    expect(first.total).toBeGreaterThan(0);
+    expect(await publicTables(database)).toEqual([
+      'agents',
+      'api_tokens',
+      'audit_log',
+      'enrollment_tokens',
+      'job_instances',
+      'memberships',
+      'organizations',
+      'runs',
+      'sessions',
+      'users',
+    ]);
+    expect(await migrationsAreCurrent(database)).toBe(true);
+    expect(await migrateDatabase(database)).toEqual({ applied: 0, total: first.total });
+  });
+
+  it('lets several replicas migrate at once: exactly one applies, the others wait', async (context) => {
+    if (testDatabaseUrl === undefined) context.skip(); // PGlite is one process: nothing to race
+    database = await createTestDatabase({ migrate: false });
+    const replicas = await Promise.all(
+      [1, 2, 3, 4].map(() => openDatabase({ databaseUrl: database?.url, dataDir: 'memory://' })),
+    );
+    try {
+      const outcomes = await Promise.all(replicas.map((replica) => migrateDatabase(replica)));
+      const applied = outcomes.map((outcome) => outcome.applied).sort();
+      expect(applied.slice(0, 3)).toEqual([0, 0, 0]);
+      expect(applied[3]).toBe(outcomes[0]?.total);
+    } finally {
+      await Promise.all(replicas.map((replica) => replica.close()));
+    }
+  });
+
+  it('rolls a failing migration back and reports it', async () => {
+    database = await createTestDatabase({ migrate: false });
+    // A table the first migration wants to create already exists: that migration fails.
+    await database.db.execute(sql`create table runs (x int)`);
+    await expect(migrateDatabase(database)).rejects.toThrow(MigrationError);
+    await expect(migrateDatabase(database)).rejects.toThrow(
+      /database migration failed, nothing was changed: relation "runs" already exists/,
+    );
+    expect(await publicTables(database)).toEqual(['runs']);
+    expect(await migrationsAreCurrent(database)).toBe(false);
+  });
+
+  it('are current: generating from the schema again produces no new migration', async () => {
+    const workDir = await mkdtemp(path.join(tmpdir(), 'cronfleet-drizzle-'));
+    try {
+      const out = path.join(workDir, 'drizzle');
+      await cp(migrationsFolder, out, { recursive: true });
+      const before = await snapshot(out);
+      const { stdout } = await run(
+        'npx',
+        [
+          'drizzle-kit',
+          'generate',
+          '--dialect',
+          'postgresql',
+          '--schema',
+          './src/db/schema.ts',
+          '--out',
+          // drizzle-kit takes the output folder relative to the working directory
+          path.relative(backendDir, out),
+        ],
+        { cwd: backendDir },
+      );
+      expect(stdout).toMatch(/No schema changes/);
+      expect(await snapshot(out)).toEqual(before);
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+async function snapshot(folder: string): Promise<Record<string, string>> {
+  const files = (await readdir(folder, { recursive: true, withFileTypes: true })).filter((entry) =>
+    entry.isFile(),
+  );
+  const entries = await Promise.all(
+    files.map(async (entry) => {
+      const file = path.join(entry.parentPath, entry.name);
+      return [path.relative(folder, file), await readFile(file, 'utf8')] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+}
