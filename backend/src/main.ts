@@ -1,7 +1,11 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
+import { runBootstrapCommand } from './auth/bootstrapCommand.js';
+import { installationHasUsers } from './auth/bootstrapInstallation.js';
 import { createApp } from './createApp.js';
+import { createLogger } from './http/requestLogging.js';
+import { startRetentionWorker } from './workers/retentionWorker.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
 import { MigrationError, migrateDatabase } from './db/migrateDatabase.js';
 import { ConfigError, loadBackendConfig, type BackendConfig } from './env.js';
@@ -11,6 +15,8 @@ const usage = `Usage: cronfleet-backend <command>
 Commands:
   serve     migrate the database, then serve the API and the dashboard
   migrate   apply pending database migrations and exit
+  bootstrap --org NAME --email EMAIL [--name NAME] --password-stdin
+            create the first organization and its admin (only while no user exists)
 
 Configuration comes from the environment (PORT, DATABASE_URL or CRONFLEET_DATA_DIR, …);
 see docs/operations.md.`;
@@ -36,13 +42,17 @@ async function openMigratedDatabase(
 
 async function serve(config: BackendConfig, logger: Logger): Promise<void> {
   const database = await openMigratedDatabase(config, logger);
-  const app = createApp({
+  const context = {
     database,
     config,
     logger,
     now: () => new Date(),
     validateResponses: false,
-  });
+  };
+  const app = createApp(context);
+  // Background workers: safe on every replica at once (SKIP LOCKED); CRONFLEET_WORKERS=false
+  // keeps them off this process.
+  const retention = config.workers ? startRetentionWorker(context) : undefined;
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -52,13 +62,24 @@ async function serve(config: BackendConfig, logger: Logger): Promise<void> {
     `Cronfleet backend listening on ${url} (dashboard: /, API: /api/v1, health: /healthz)\n` +
       (database.driver === 'pglite' ? `Embedded database in ${config.dataDir}\n` : ''),
   );
+  if (!(await installationHasUsers(database.db))) {
+    process.stdout.write(
+      `No users yet: open ${url}/ to create the first admin, or run:\n` +
+        `  printf '%s' "$ADMIN_PASSWORD" | cronfleet-backend bootstrap --org NAME --email EMAIL --password-stdin\n` +
+        (database.driver === 'pglite'
+          ? '  (with the embedded database, stop this server before running bootstrap)\n'
+          : ''),
+    );
+  }
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
     logger.info('stopping');
     server.close(() => {
-      void database.close().finally(() => process.exit(0));
+      void (retention?.stop() ?? Promise.resolve())
+        .then(() => database.close())
+        .finally(() => process.exit(0));
     });
   };
   process.once('SIGTERM', stop);
@@ -67,14 +88,23 @@ async function serve(config: BackendConfig, logger: Logger): Promise<void> {
 
 export async function main(argv: string[]): Promise<number> {
   const [command] = argv;
-  if (command !== 'serve' && command !== 'migrate') {
+  if (command !== 'serve' && command !== 'migrate' && command !== 'bootstrap') {
     process.stderr.write(
       `${command === undefined ? 'Missing command' : `Unknown command "${command}"`}\n${usage}\n`,
     );
     return 2;
   }
   const config = loadBackendConfig();
-  const logger = pino({ level: config.logLevel });
+  if (command === 'bootstrap') {
+    // Only warnings and errors, on stderr: stdout says what was created.
+    const quiet = pino({ level: 'warn' }, pino.destination(2));
+    return runBootstrapCommand(argv.slice(1), () => openMigratedDatabase(config, quiet), {
+      stdin: process.stdin,
+      stdout: process.stdout,
+      stderr: process.stderr,
+    });
+  }
+  const logger = createLogger({ level: config.logLevel });
   if (command === 'migrate') {
     const database = await openMigratedDatabase(config, logger);
     await database.close();

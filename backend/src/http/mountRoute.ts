@@ -59,7 +59,7 @@ export function mountRoute<Route extends ApiRouteDefinition>(
   route: Route,
   handler: RouteHandler<Route>,
 ): void {
-  const method = route.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete';
+  const method = route.method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete';
   app[method](route.path, async (request: Request, response: Response) => {
     let principal: unknown;
     if (route.auth !== 'none') {

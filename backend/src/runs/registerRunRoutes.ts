@@ -1,5 +1,36 @@
+import { apiRoutes } from '@cronfleet/core/api';
 import type { Express } from 'express';
 import type { AppContext } from '../http/appContext.js';
+import { mountRoute } from '../http/mountRoute.js';
+import { recordCheckInsIngested } from '../operations/metrics.js';
+import { ingestCheckIns } from './ingestCheckIns.js';
+import { listJobs } from './listJobs.js';
+import { getRun, listRuns } from './listRuns.js';
+import { summarizeStats } from './summarizeStats.js';
 
 /** Routes of this area: check-ins, runs list/show, jobs view, stats. */
-export function registerRunRoutes(_app: Express, _context: AppContext): void {}
+export function registerRunRoutes(app: Express, context: AppContext): void {
+  const { database } = context;
+
+  mountRoute(app, context, apiRoutes.sendCheckIns, async ({ principal, body }) => {
+    const result = await ingestCheckIns(database, principal, body.checkIns, context.now());
+    recordCheckInsIngested(context, result);
+    return result;
+  });
+
+  mountRoute(app, context, apiRoutes.listRuns, ({ principal, query }) =>
+    listRuns(database.db, principal.organizationId, query),
+  );
+
+  mountRoute(app, context, apiRoutes.getRun, ({ principal, params }) =>
+    getRun(database.db, principal.organizationId, params.runId),
+  );
+
+  mountRoute(app, context, apiRoutes.listJobs, ({ principal, query }) =>
+    listJobs(database, principal.organizationId, query, context.now()),
+  );
+
+  mountRoute(app, context, apiRoutes.getStats, ({ principal }) =>
+    summarizeStats(database, principal.organizationId, context.now()),
+  );
+}

@@ -265,3 +265,116 @@ export type ListAgentsQuery = z.infer<typeof ListAgentsQuery>;
 
 export const ListAgentsResponse = paginatedResponse(Agent);
 export type ListAgentsResponse = z.infer<typeof ListAgentsResponse>;
+
+/** `:agentId` of the agent administration routes. */
+export const AgentPathParams = z.object({ agentId: Uuid });
+export type AgentPathParams = z.infer<typeof AgentPathParams>;
+
+/**
+ * An agent as `GET /api/v1/agents/:agentId` shows it: the list's fields and everything else the
+ * backend knows about it (errors of its last heartbeat, its job instance count, its revocation).
+ */
+export const AgentDetail = Agent.extend({
+  /** SHA-256 of the host's machine id: the agent's identity within the organization. */
+  machineId: Sha256Hex,
+  heartbeatIntervalSeconds: HeartbeatIntervalSeconds,
+  /** The located manifest errors of the last heartbeat. */
+  errors: z.array(ManifestErrorReport),
+  /** How many job instances the agent's last inventory holds. */
+  jobInstanceCount: z.number().int().min(0),
+  /** The enrollment token the agent (last) enrolled with; null once that token is deleted. */
+  enrollmentTokenId: Uuid.nullable(),
+  revokedAt: IsoDateTime.nullable(),
+  revokedReason: z.string().nullable(),
+  updatedAt: IsoDateTime,
+});
+export type AgentDetail = z.infer<typeof AgentDetail>;
+
+/**
+ * `PATCH /api/v1/agents/:agentId`: rename and/or relabel. `labels` replaces the whole label set
+ * (send `{}` to remove every label).
+ */
+export const UpdateAgentRequest = z
+  .object({
+    name: AgentName.optional(),
+    labels: Labels.optional(),
+  })
+  .refine((update) => update.name !== undefined || update.labels !== undefined, {
+    error: 'send name, labels or both',
+  });
+export type UpdateAgentRequest = z.infer<typeof UpdateAgentRequest>;
+
+/** `POST /api/v1/agents/:agentId/revoke`: the reason is what the agent's next call is told. */
+export const RevokeAgentRequest = z.object({
+  reason: singleLineText(500),
+});
+export type RevokeAgentRequest = z.infer<typeof RevokeAgentRequest>;
+
+/** The longest an enrollment token may live: one year. */
+export const MAX_ENROLLMENT_TOKEN_HOURS = 24 * 366;
+/** The most agents one enrollment token may enroll. */
+export const MAX_ENROLLMENT_TOKEN_USES = 100_000;
+
+/** `POST /api/v1/enrollment-tokens`. Without `maxUses` or `expiresInHours` the token has no such limit. */
+export const CreateEnrollmentTokenRequest = z.object({
+  description: z
+    .string()
+    .max(200, 'must be at most 200 characters')
+    .regex(/^[^\p{Cc}]*$/u, 'must be a single line without control characters')
+    .default(''),
+  /** Stamped on every agent enrolled with the token; they win over the agent's own labels. */
+  labels: Labels.default({}),
+  maxUses: z
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(MAX_ENROLLMENT_TOKEN_USES, `must be at most ${MAX_ENROLLMENT_TOKEN_USES}`)
+    .optional(),
+  expiresInHours: z
+    .number()
+    .positive('must be more than 0')
+    .max(MAX_ENROLLMENT_TOKEN_HOURS, `must be at most ${MAX_ENROLLMENT_TOKEN_HOURS} (a year)`)
+    .optional(),
+});
+export type CreateEnrollmentTokenRequest = z.infer<typeof CreateEnrollmentTokenRequest>;
+
+/** `active` may enroll; the others say why it no longer may. */
+export const EnrollmentTokenStatus = z.enum(['active', 'expired', 'revoked', 'used_up']);
+export type EnrollmentTokenStatus = z.infer<typeof EnrollmentTokenStatus>;
+
+/** An enrollment token as lists show it: never the token itself, only its first characters. */
+export const EnrollmentTokenSummary = z.object({
+  id: Uuid,
+  description: z.string(),
+  /** `cfe_` and the first 6 characters, to recognise the token. */
+  tokenPrefix: z.string(),
+  labels: Labels,
+  /** null: unlimited. */
+  maxUses: z.number().int().min(1).nullable(),
+  uses: z.number().int().min(0),
+  expiresAt: IsoDateTime.nullable(),
+  revokedAt: IsoDateTime.nullable(),
+  status: EnrollmentTokenStatus,
+  createdAt: IsoDateTime,
+});
+export type EnrollmentTokenSummary = z.infer<typeof EnrollmentTokenSummary>;
+
+/** The answer of `POST /api/v1/enrollment-tokens`: the only time the token is shown. */
+export const CreateEnrollmentTokenResponse = EnrollmentTokenSummary.extend({
+  token: EnrollmentToken,
+});
+export type CreateEnrollmentTokenResponse = z.infer<typeof CreateEnrollmentTokenResponse>;
+
+export const EnrollmentTokenPathParams = z.object({ enrollmentTokenId: Uuid });
+export type EnrollmentTokenPathParams = z.infer<typeof EnrollmentTokenPathParams>;
+
+/** `GET /api/v1/enrollment-tokens`: newest first. */
+export const ListEnrollmentTokensQuery = z.object({
+  status: EnrollmentTokenStatus.optional(),
+  limit: PageLimit,
+  cursor: Cursor.optional(),
+});
+export type ListEnrollmentTokensQuery = z.infer<typeof ListEnrollmentTokensQuery>;
+
+export const ListEnrollmentTokensResponse = paginatedResponse(EnrollmentTokenSummary);
+export type ListEnrollmentTokensResponse = z.infer<typeof ListEnrollmentTokensResponse>;

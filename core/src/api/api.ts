@@ -9,6 +9,7 @@ export * from './agentContract.js';
 export * from './inventoryContract.js';
 export * from './checkInContract.js';
 export * from './runContract.js';
+export * from './authContract.js';
 export * from './apiRouteDefinition.js';
 export * from './apiRoutes.js';
 export * from './apiClientErrors.js';

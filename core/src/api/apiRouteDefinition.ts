@@ -5,7 +5,7 @@ import type { z } from 'zod';
  * and merged in apiRoutes.ts.
  */
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /**
  * Which bearer token a route takes: an enrollment token (`cfe_…`), an agent token (`cfa_…`),

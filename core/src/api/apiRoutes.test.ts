@@ -19,8 +19,21 @@ describe('apiRoutes', () => {
     expect(new Set(keys).size).toBe(keys.length);
   });
 
-  it('marks enroll alone as not idempotent, and every GET as idempotent', () => {
-    expect(routes.filter(([, route]) => !route.idempotent).map(([key]) => key)).toEqual(['enroll']);
+  it('marks exactly the routes that mint something as not idempotent, and every GET as idempotent', () => {
+    // A retried call of one of these would create a second agent, token, session or user.
+    expect(
+      routes
+        .filter(([, route]) => !route.idempotent)
+        .map(([key]) => key)
+        .sort(),
+    ).toEqual([
+      'addUser',
+      'bootstrap',
+      'createApiToken',
+      'createEnrollmentToken',
+      'enroll',
+      'login',
+    ]);
     for (const [, route] of routes) {
       if (route.method === 'GET') {
         expect(route.idempotent).toBe(true);

@@ -20,6 +20,18 @@ export const MAX_CHECK_INS_PER_BATCH = 1000;
 
 const Attempt = z.number().int().min(1, 'attempt counts from 1').max(1000);
 
+/** A check-in time the backend can store: ISO 8601 with an offset, from 1970 to 9999. */
+const CheckInTime = IsoDateTime.refine(
+  (time) => {
+    const year = new Date(time).getUTCFullYear();
+    return year >= 1970 && year <= 9999;
+  },
+  { error: 'must be between 1970 and 9999; check the clock of the agent host' },
+);
+
+/** Largest 32-bit integer: durations (24.8 days) and exit codes are stored as such. */
+const MAX_INT32 = 2_147_483_647;
+
 export const CheckInStart = z.object({
   kind: z.literal('start'),
   /** Chosen by the agent (a random UUID) when the run begins; shared by its start and finish. */
@@ -29,8 +41,8 @@ export const CheckInStart = z.object({
   attempt: Attempt,
   trigger: RunTrigger,
   /** The fire time this run belongs to; null for manual runs. */
-  scheduledAt: IsoDateTime.nullable(),
-  startedAt: IsoDateTime,
+  scheduledAt: CheckInTime.nullable(),
+  startedAt: CheckInTime,
   revision: Revision,
 });
 export type CheckInStart = z.infer<typeof CheckInStart>;
@@ -42,10 +54,15 @@ export const CheckInFinish = z.object({
   name: JobName,
   attempt: Attempt,
   status: FinishStatus,
-  finishedAt: IsoDateTime,
-  durationMs: z.number().int().min(0),
+  finishedAt: CheckInTime,
+  durationMs: z.number().int().min(0).max(MAX_INT32, `must be at most ${MAX_INT32} ms (24.8 days)`),
   /** The exit code; null when the process was killed by a signal or never started. */
-  exitCode: z.number().int().nullable(),
+  exitCode: z
+    .number()
+    .int()
+    .min(-MAX_INT32 - 1)
+    .max(MAX_INT32)
+    .nullable(),
   /** The signal that ended the process, e.g. `SIGTERM`; null otherwise. */
   signal: z
     .string()

@@ -34,7 +34,14 @@ import {
   retryDelayMs,
 } from './retryPolicy.js';
 import type { RetryPolicy } from './retryPolicy.js';
-import type { ListRunsQuery, ListRunsResponse, RunDetail } from './runContract.js';
+import type {
+  ListJobsQuery,
+  ListJobsResponse,
+  ListRunsQuery,
+  ListRunsResponse,
+  RunDetail,
+  StatsResponse,
+} from './runContract.js';
 
 /** Reported before each resend, e.g. to log it. */
 export interface CronfleetRetryEvent {
@@ -96,6 +103,10 @@ export interface CronfleetClient {
   sendCheckIns(body: CheckInBatchRequest, options?: CallOptions): Promise<CheckInBatchResponse>;
   listRuns(filter?: ListRunsFilter, options?: CallOptions): Promise<ListRunsResponse>;
   getRun(runId: string, options?: CallOptions): Promise<RunDetail>;
+  /** The jobs view: one row per namespace/name across agents. */
+  listJobs(filter?: Partial<ListJobsQuery>, options?: CallOptions): Promise<ListJobsResponse>;
+  /** The overview: agents by status, jobs by health, runs per hour over 24 hours. */
+  getStats(options?: CallOptions): Promise<StatsResponse>;
   listAgents(filter?: ListAgentsFilter, options?: CallOptions): Promise<ListAgentsResponse>;
   /** A client with the same options and another token (e.g. the agent token after enrolling). */
   withToken(token: string): CronfleetClient;
@@ -467,6 +478,9 @@ export function createCronfleetClient(options: CronfleetClientOptions): Cronflee
     listRuns: (filter, callOptions) =>
       call(apiRoutes.listRuns, { query: filter ?? {} }, callOptions),
     getRun: (runId, callOptions) => call(apiRoutes.getRun, { params: { runId } }, callOptions),
+    listJobs: (filter, callOptions) =>
+      call(apiRoutes.listJobs, { query: filter ?? {} }, callOptions),
+    getStats: (callOptions) => call(apiRoutes.getStats, {}, callOptions),
     listAgents: (filter, callOptions) =>
       call(apiRoutes.listAgents, { query: filter ?? {} }, callOptions),
     withToken: (nextToken) => createCronfleetClient({ ...options, token: nextToken }),

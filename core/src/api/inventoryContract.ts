@@ -52,13 +52,18 @@ export const RepositoryPath = z
 export type RepositoryPath = z.infer<typeof RepositoryPath>;
 
 /** The monitoring settings the backend needs to detect late, missed and long runs. */
+/** The largest value the backend stores for a count or a number of seconds (a 32-bit integer). */
+export const MAX_STORED_INTEGER = 2_147_483_647;
+const storedInteger = (what: string) =>
+  z.number().int().max(MAX_STORED_INTEGER, `must be at most ${MAX_STORED_INTEGER} ${what}`);
+
 export const JobMonitoring = z.object({
   /** How long after the expected fire time a start may arrive before the run counts as late. */
-  graceSeconds: z.number().int().min(0),
+  graceSeconds: storedInteger('seconds').min(0),
   /** A run still going after this long is reported; null for no limit. */
-  maxRuntimeSeconds: z.number().int().min(1).nullable(),
+  maxRuntimeSeconds: storedInteger('seconds').min(1).nullable(),
   /** Alert after this many consecutive failures. */
-  alertAfter: z.number().int().min(1),
+  alertAfter: storedInteger('failures').min(1),
 });
 export type JobMonitoring = z.infer<typeof JobMonitoring>;
 

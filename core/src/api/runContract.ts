@@ -74,3 +74,107 @@ export type ListRunsResponse = z.infer<typeof ListRunsResponse>;
 /** `GET /api/v1/runs/:runId` path parameters. */
 export const RunPathParams = z.object({ runId: Uuid });
 export type RunPathParams = z.infer<typeof RunPathParams>;
+
+/** The last run of a job, as the jobs view shows it. */
+export const JobLastRun = z.object({
+  runId: Uuid,
+  agentId: Uuid,
+  status: RunStatus,
+  startedAt: IsoDateTime.nullable(),
+  finishedAt: IsoDateTime.nullable(),
+  durationMs: z.number().int().min(0).nullable(),
+});
+export type JobLastRun = z.infer<typeof JobLastRun>;
+
+/** One of the schedules a job's instances report, with how many instances report it. */
+export const JobSchedule = z.object({
+  /** The cron expression as applied, e.g. `0 2 * * *` or `@daily`. */
+  schedule: z.string(),
+  /** In words, e.g. `At 02:00 every day` (the expression itself when it cannot be described). */
+  description: z.string(),
+  /** IANA zone; null: the agent's own zone. */
+  timezone: z.string().nullable(),
+  instances: z.number().int().min(1),
+});
+export type JobSchedule = z.infer<typeof JobSchedule>;
+
+/**
+ * One job (namespace/name) across the agents that applied it (their job instances), with its
+ * run statistics. Statistics count the runs that started in the last 7 days.
+ */
+export const JobSummary = z.object({
+  namespace: Namespace,
+  name: JobName,
+  /** The schedule when every instance agrees; null when they disagree (see `schedules`). */
+  schedule: z.string().nullable(),
+  /** Its description; null when the instances disagree. */
+  scheduleDescription: z.string().nullable(),
+  /** Every distinct schedule and time zone the instances report; more than one: they disagree. */
+  schedules: z.array(JobSchedule).min(1),
+  /** The earliest next fire time over the instances not suspended; null for @reboot or suspended. */
+  nextRunAt: IsoDateTime.nullable(),
+  lastRun: JobLastRun.nullable(),
+  /** Runs that started in the last 7 days (any status). */
+  runs7d: z.number().int().min(0),
+  /**
+   * Succeeded ÷ (succeeded + failed + timed_out + lost) over 7 days, from 0 to 1; null when no
+   * run ended in that time (running and skipped runs do not count).
+   */
+  successRate7d: z.number().min(0).max(1).nullable(),
+  /** Median duration (whole ms) of the runs that succeeded, failed or timed out in the last 7 days; null without any. */
+  p50DurationMs7d: z.number().min(0).nullable(),
+  p95DurationMs7d: z.number().min(0).nullable(),
+  /** How many agents applied this job. */
+  instances: z.number().int().min(1),
+  /** How many of them have it suspended. */
+  suspendedInstances: z.number().int().min(0),
+  /** True when every instance is suspended. */
+  suspended: z.boolean(),
+});
+export type JobSummary = z.infer<typeof JobSummary>;
+
+/** `GET /api/v1/jobs` query. Jobs are ordered by namespace, then name. */
+export const ListJobsQuery = z.object({
+  namespace: Namespace.optional(),
+  /** Text searched in the job's namespace and name. */
+  q: z.string().min(1).max(200).optional(),
+});
+export type ListJobsQuery = z.infer<typeof ListJobsQuery>;
+
+export const ListJobsResponse = z.object({ items: z.array(JobSummary) });
+export type ListJobsResponse = z.infer<typeof ListJobsResponse>;
+
+const Count = z.number().int().min(0);
+
+/** Runs of one hour by status. */
+export const RunsPerHour = z.object({
+  /** The start of the hour (UTC, on the hour). */
+  hourStart: IsoDateTime,
+  counts: z.record(RunStatus, Count),
+});
+export type RunsPerHour = z.infer<typeof RunsPerHour>;
+
+/** `GET /api/v1/stats`: the overview of the organization. */
+export const StatsResponse = z.object({
+  generatedAt: IsoDateTime,
+  /**
+   * Agents by status: online = not revoked and a heartbeat within twice its interval plus 10 s;
+   * offline = not revoked otherwise; revoked.
+   */
+  agents: z.object({ online: Count, offline: Count, revoked: Count, total: Count }),
+  /**
+   * Jobs (namespace/name applied by an agent that is not revoked) by the outcome of their last
+   * run that was not skipped: healthy (succeeded), failing (failed, timed_out or lost), running,
+   * neverRun.
+   */
+  jobs: z.object({
+    healthy: Count,
+    failing: Count,
+    running: Count,
+    neverRun: Count,
+    total: Count,
+  }),
+  /** Runs by the hour they started in: 24 hours, oldest first, the last one the current hour. */
+  runsPerHour: z.array(RunsPerHour).length(24),
+});
+export type StatsResponse = z.infer<typeof StatsResponse>;

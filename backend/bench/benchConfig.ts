@@ -1,0 +1,72 @@
+/**
+ * The benchmark's settings, parsed once from the environment and flags. Defaults give the run
+ * of issue 3 §5 (about 2 minutes of load plus seeding); the knobs exist for quick local runs.
+ */
+import { z } from 'zod';
+
+export const BenchConfig = z.object({
+  /** The PostgreSQL server; a fresh database is created on it and dropped at the end. */
+  databaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .default('postgres://postgres@127.0.0.1:5432/test'),
+  durationSeconds: z.coerce.number().int().min(1).max(600).default(10),
+  warmUpSeconds: z.coerce.number().int().min(0).max(60).default(2),
+  /**
+   * Concurrent connections of every run (the same for (a) and (b)): 10 saturates one Node
+   * process on 2 cores and equals the backend's default database pool.
+   */
+  connections: z.coerce.number().int().min(1).max(1000).default(10),
+  /** Rows in the runs table for (d). */
+  historyRuns: z.coerce.number().int().min(1000).max(100_000_000).default(1_000_000),
+  /** Jobs the history is spread over; the measured one gets historyRuns / historyJobs runs. */
+  historyJobs: z.coerce.number().int().min(1).max(99).default(50),
+  /** Agents the check-in and heartbeat load speaks for (round-robin). */
+  agents: z.coerce.number().int().min(1).max(100_000).default(1000),
+  /** Check-ins per request in (c). */
+  batchSize: z.coerce.number().int().min(1).max(1000).default(100),
+  /** Skip `tsc -p tsconfig.build.json` of core and backend (when dist is known to be current). */
+  skipBuild: z.boolean().default(false),
+  /** Run only these measurements (e.g. `--only=a,b`); default all. */
+  only: z.array(z.enum(['a', 'b', 'b@500', 'c', 'd', 'e'])).optional(),
+});
+export type BenchConfig = z.infer<typeof BenchConfig>;
+
+const usage = `Usage: npm run bench -w backend [-- --skip-build] [-- --only=a,b,b@500,c,d,e]
+
+Environment: DATABASE_URL (a PostgreSQL server; default postgres://postgres@127.0.0.1:5432/test),
+BENCH_DURATION_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (10),
+BENCH_HISTORY_RUNS (1000000), BENCH_AGENTS (1000), BENCH_BATCH_SIZE (100).`;
+
+export function loadBenchConfig(
+  environment: NodeJS.ProcessEnv = process.env,
+  argv: readonly string[] = process.argv.slice(2),
+): BenchConfig {
+  const blank = (value: string | undefined) => (value === '' ? undefined : value);
+  let skipBuild = false;
+  let only: string[] | undefined;
+  for (const argument of argv) {
+    if (argument === '--skip-build') skipBuild = true;
+    else if (argument.startsWith('--only=')) only = argument.slice('--only='.length).split(',');
+    else if (argument === '--help' || argument === '-h') {
+      process.stdout.write(`${usage}\n`);
+      process.exit(0);
+    } else throw new Error(`unknown argument "${argument}"\n${usage}`);
+  }
+  const result = BenchConfig.safeParse({
+    databaseUrl: blank(environment.DATABASE_URL),
+    durationSeconds: blank(environment.BENCH_DURATION_SECONDS),
+    warmUpSeconds: blank(environment.BENCH_WARMUP_SECONDS),
+    connections: blank(environment.BENCH_CONNECTIONS),
+    historyRuns: blank(environment.BENCH_HISTORY_RUNS),
+    agents: blank(environment.BENCH_AGENTS),
+    batchSize: blank(environment.BENCH_BATCH_SIZE),
+    skipBuild,
+    only,
+  });
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`invalid benchmark settings:\n${lines.join('\n')}\n${usage}`);
+  }
+  return result.data;
+}

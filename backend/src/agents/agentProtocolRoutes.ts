@@ -1,0 +1,187 @@
+import { apiRoutes, type InventoryJob } from '@cronfleet/core/api';
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import type { Express } from 'express';
+import { recordAudit } from '../audit/recordAudit.js';
+import { agents, enrollmentTokens, jobInstances } from '../db/schema.js';
+import { unauthorized } from '../http/apiError.js';
+import type { AppContext } from '../http/appContext.js';
+import { generateToken, hashToken } from '../http/credentials.js';
+import { mountRoute } from '../http/mountRoute.js';
+
+/** Rows per INSERT of an inventory: 16 parameters each stays far below PostgreSQL's 65,535. */
+const inventoryInsertChunk = 1000;
+
+const revokedMeanwhile = () =>
+  unauthorized('this agent was revoked; enroll it again with a new enrollment token');
+
+/**
+ * The agent protocol: enroll (enrollment token → agent id and agent token), heartbeat (one
+ * UPDATE … RETURNING) and inventory (the agent's job instances replaced in one transaction).
+ */
+export function registerAgentProtocolRoutes(app: Express, context: AppContext): void {
+  const { db } = context.database;
+
+  mountRoute(app, context, apiRoutes.enroll, async ({ principal, body, request }) => {
+    const now = context.now();
+    const agentToken = generateToken('agent');
+    return db.transaction(async (tx) => {
+      // Take one use, atomically: under concurrency a token with maxUses N enrolls exactly N
+      // agents (the row lock makes the next UPDATE re-check `uses` after this one commits).
+      const [token] = await tx
+        .update(enrollmentTokens)
+        .set({ uses: sql`${enrollmentTokens.uses} + 1` })
+        .where(
+          and(
+            eq(enrollmentTokens.id, principal.enrollmentTokenId),
+            eq(enrollmentTokens.organizationId, principal.organizationId),
+            isNull(enrollmentTokens.revokedAt),
+            sql`(${enrollmentTokens.expiresAt} is null or ${enrollmentTokens.expiresAt} > ${now.toISOString()}::timestamptz)`,
+            sql`(${enrollmentTokens.maxUses} is null or ${enrollmentTokens.uses} < ${enrollmentTokens.maxUses})`,
+          ),
+        )
+        .returning({ id: enrollmentTokens.id, labels: enrollmentTokens.labels });
+      if (token === undefined) {
+        throw unauthorized(
+          'this enrollment token can no longer be used: its use limit was reached, or it was revoked or expired meanwhile; ask an operator for a new enrollment token',
+        );
+      }
+      // The token's labels win over the agent's own: whoever issued the token decides them.
+      const labels = { ...body.labels, ...token.labels };
+      const facts = {
+        name: body.name,
+        hostname: body.hostname,
+        platform: body.platform,
+        arch: body.arch,
+        version: body.version,
+        labels,
+        tokenHash: hashToken(agentToken),
+        enrollmentTokenId: token.id,
+        updatedAt: now,
+      };
+      // Re-enrolling a machine keeps its agent (same id, history, inventory): the new token
+      // replaces the old one, the facts and labels are the ones sent now, and a revocation is
+      // lifted, since enrolling took a valid enrollment token.
+      const [agent] = await tx
+        .insert(agents)
+        .values({
+          organizationId: principal.organizationId,
+          machineId: body.machineId,
+          ...facts,
+          createdAt: now,
+        })
+        .onConflictDoUpdate({
+          target: [agents.organizationId, agents.machineId],
+          set: { ...facts, revokedAt: null, revokedReason: null },
+        })
+        .returning({
+          id: agents.id,
+          heartbeatIntervalSeconds: agents.heartbeatIntervalSeconds,
+          created: sql<boolean>`(xmax = 0)`,
+        });
+      if (agent === undefined) throw new Error('the agent was not inserted');
+      await recordAudit(
+        tx,
+        { principal, organizationId: principal.organizationId, request },
+        {
+          action: agent.created ? 'agent.enroll' : 'agent.reenroll',
+          targetType: 'agent',
+          targetId: agent.id,
+          details: {
+            name: body.name,
+            hostname: body.hostname,
+            enrollmentTokenId: token.id,
+            labels,
+          },
+        },
+      );
+      return {
+        agentId: agent.id,
+        agentToken,
+        heartbeatIntervalSeconds: agent.heartbeatIntervalSeconds,
+      };
+    });
+  });
+
+  mountRoute(app, context, apiRoutes.heartbeat, async ({ principal, body }) => {
+    // One statement: the route is called by every agent every interval. Its commit does not
+    // wait for the WAL flush (synchronous_commit off, for this transaction only): a heartbeat
+    // only reports state that the next one replaces, so losing the last fraction of a second of
+    // them in a database crash is harmless, and not waiting for fsync makes it ~10× cheaper.
+    const [row] = await db
+      .update(agents)
+      .set({
+        conditions: body.conditions,
+        lastAppliedRevision: body.lastAppliedRevision,
+        lastAttemptedRevision: body.lastAttemptedRevision,
+        // The contract rejects URLs that carry credentials.
+        repositoryUrl: body.repository.url,
+        repositoryBranch: body.repository.branch,
+        errors: body.errors,
+        version: body.version,
+        lastHeartbeatAt: context.now(),
+      })
+      .where(
+        and(
+          eq(agents.id, principal.agentId),
+          eq(agents.organizationId, principal.organizationId),
+          isNull(agents.revokedAt),
+          sql`set_config('synchronous_commit', 'off', true) = 'off'`,
+        ),
+      )
+      .returning({ heartbeatIntervalSeconds: agents.heartbeatIntervalSeconds });
+    if (row === undefined) throw revokedMeanwhile();
+    // No command queue yet: reconcile-now and run-now commands are not issued.
+    return { heartbeatIntervalSeconds: row.heartbeatIntervalSeconds, commands: [] };
+  });
+
+  mountRoute(app, context, apiRoutes.putInventory, async ({ principal, body }) => {
+    const now = context.now();
+    const rows = body.jobs.map((job: InventoryJob) => ({
+      organizationId: principal.organizationId,
+      agentId: principal.agentId,
+      namespace: job.namespace,
+      name: job.name,
+      schedule: job.schedule,
+      timezone: job.timezone,
+      commandDigest: job.commandDigest,
+      sourcePath: job.sourcePath,
+      revision: job.revision,
+      suspended: job.suspended,
+      concurrencyPolicy: job.concurrencyPolicy,
+      scheduler: job.scheduler,
+      graceSeconds: job.monitoring.graceSeconds,
+      maxRuntimeSeconds: job.monitoring.maxRuntimeSeconds,
+      alertAfter: job.monitoring.alertAfter,
+      lastSeenAt: now,
+    }));
+    await db.transaction(async (tx) => {
+      // Locks the agent's row: two inventories of one agent apply one after the other, and a
+      // revocation meanwhile stops this one.
+      const [agent] = await tx
+        .select({ id: agents.id })
+        .from(agents)
+        .where(
+          and(
+            eq(agents.id, principal.agentId),
+            eq(agents.organizationId, principal.organizationId),
+            isNull(agents.revokedAt),
+          ),
+        )
+        .for('update');
+      if (agent === undefined) throw revokedMeanwhile();
+      await tx
+        .delete(jobInstances)
+        .where(
+          and(
+            eq(jobInstances.agentId, principal.agentId),
+            eq(jobInstances.organizationId, principal.organizationId),
+          ),
+        );
+      for (let start = 0; start < rows.length; start += inventoryInsertChunk) {
+        await tx.insert(jobInstances).values(rows.slice(start, start + inventoryInsertChunk));
+      }
+    });
+    // Unmanaged entries are counted, not stored: there is no table for them yet.
+    return { jobCount: rows.length, unmanagedCount: body.unmanaged.length };
+  });
+}

@@ -1,0 +1,199 @@
+import type {
+  JobSchedule,
+  JobSummary,
+  ListJobsQuery,
+  ListJobsResponse,
+  RunStatus,
+} from '@cronfleet/core/api';
+import { describeCron, nextFireTime } from '@cronfleet/core/cron';
+import { sql, type SQL } from 'drizzle-orm';
+import type { DatabaseHandle } from '../db/database.js';
+import { containsPattern } from './likePattern.js';
+
+const dayMs = 24 * 60 * 60 * 1000;
+
+interface InstanceRow {
+  namespace: string;
+  name: string;
+  schedule: string;
+  timezone: string | null;
+  suspended: boolean;
+}
+
+interface JobRunRow {
+  namespace: string;
+  name: string;
+  run_id: string | null;
+  agent_id: string | null;
+  status: RunStatus | null;
+  started_at: Date | string | null;
+  finished_at: Date | string | null;
+  duration_ms: number | null;
+  runs_7d: number | string;
+  succeeded_7d: number | string;
+  ended_7d: number | string;
+  p50_ms: number | string | null;
+  p95_ms: number | string | null;
+}
+
+const isoOrNull = (value: Date | string | null): string | null =>
+  value === null ? null : new Date(value).toISOString();
+/** Percentiles are interpolated; shown in whole milliseconds. */
+const millisecondsOrNull = (value: number | string | null): number | null =>
+  value === null ? null : Math.round(Number(value));
+
+/** Described in words; the expression itself if the evaluator cannot read it. */
+function describeSchedule(schedule: string): string {
+  try {
+    return describeCron(schedule);
+  } catch {
+    return schedule;
+  }
+}
+
+/**
+ * The next fire time strictly after `now`; null for @reboot or an expression or zone the
+ * evaluator rejects. A null time zone means the agent's own zone, which the backend does not
+ * know: UTC is assumed.
+ */
+function nextRun(schedule: string, timezone: string | null, now: Date): Date | null {
+  try {
+    return nextFireTime(schedule, { after: now, timezone: timezone ?? 'UTC' });
+  } catch {
+    return null;
+  }
+}
+
+/** The job instances of agents that are not revoked, filtered as the query says. */
+function instanceFilter(organizationId: string, query: ListJobsQuery): SQL {
+  const conditions = [
+    sql`ji.organization_id = ${organizationId}`,
+    sql`a.organization_id = ${organizationId}`,
+    sql`a.revoked_at is null`,
+  ];
+  if (query.namespace !== undefined) conditions.push(sql`ji.namespace = ${query.namespace}`);
+  if (query.q !== undefined) {
+    conditions.push(
+      sql`(ji.namespace || '/' || ji.name) ilike ${containsPattern(query.q)} escape '\\'`,
+    );
+  }
+  return sql.join(conditions, sql` and `);
+}
+
+/**
+ * The jobs view: one row per namespace/name over the organization's job instances (of agents
+ * not revoked), with the schedules they report, the next expected run, the last run, and over
+ * the runs started in the last 7 days the success rate and the p50/p95 duration.
+ */
+export async function listJobs(
+  database: DatabaseHandle,
+  organizationId: string,
+  query: ListJobsQuery,
+  now: Date,
+): Promise<ListJobsResponse> {
+  const filter = instanceFilter(organizationId, query);
+  const instances = await database.rows<InstanceRow>(sql`
+    select ji.namespace, ji.name, ji.schedule, ji.timezone, ji.suspended
+    from job_instances ji join agents a on a.id = ji.agent_id
+    where ${filter}
+    order by ji.namespace, ji.name`);
+  if (instances.length === 0) return { items: [] };
+
+  const since = new Date(now.getTime() - 7 * dayMs).toISOString();
+  const runRows = await database.rows<JobRunRow>(sql`
+    with jobs as (
+      select distinct ji.namespace, ji.name
+      from job_instances ji join agents a on a.id = ji.agent_id
+      where ${filter}
+    )
+    select j.namespace, j.name,
+      last.run_id, last.agent_id, last.status, last.started_at, last.finished_at, last.duration_ms,
+      week.runs_7d, week.succeeded_7d, week.ended_7d, week.p50_ms, week.p95_ms
+    from jobs j
+    left join lateral (
+      select r.run_id, r.agent_id, r.status, r.started_at, r.finished_at, r.duration_ms
+      from runs r
+      where r.organization_id = ${organizationId} and r.namespace = j.namespace and r.name = j.name
+      order by r.started_at desc nulls last, r.id desc nulls last
+      limit 1
+    ) last on true
+    left join lateral (
+      select
+        count(*)::int as runs_7d,
+        (count(*) filter (where r.status = 'succeeded'))::int as succeeded_7d,
+        (count(*) filter (where r.status in ('succeeded', 'failed', 'timed_out', 'lost')))::int as ended_7d,
+        percentile_cont(0.5) within group (order by r.duration_ms)
+          filter (where r.status in ('succeeded', 'failed', 'timed_out') and r.duration_ms is not null) as p50_ms,
+        percentile_cont(0.95) within group (order by r.duration_ms)
+          filter (where r.status in ('succeeded', 'failed', 'timed_out') and r.duration_ms is not null) as p95_ms
+      from runs r
+      where r.organization_id = ${organizationId} and r.namespace = j.namespace and r.name = j.name
+        and r.started_at >= ${since}::timestamptz
+    ) week on true`);
+  const runsByJob = new Map(runRows.map((row) => [`${row.namespace}/${row.name}`, row]));
+
+  const byJob = new Map<string, InstanceRow[]>();
+  for (const instance of instances) {
+    const key = `${instance.namespace}/${instance.name}`;
+    const group = byJob.get(key);
+    if (group === undefined) byJob.set(key, [instance]);
+    else group.push(instance);
+  }
+
+  const items: JobSummary[] = [];
+  for (const [key, group] of byJob) {
+    const first = group[0] as InstanceRow;
+    const schedules = new Map<string, JobSchedule>();
+    let next: Date | null = null;
+    let suspendedInstances = 0;
+    for (const instance of group) {
+      const scheduleKey = `${instance.schedule}\u0000${instance.timezone ?? ''}`;
+      const known = schedules.get(scheduleKey);
+      if (known === undefined) {
+        schedules.set(scheduleKey, {
+          schedule: instance.schedule,
+          description: describeSchedule(instance.schedule),
+          timezone: instance.timezone,
+          instances: 1,
+        });
+      } else known.instances += 1;
+      if (instance.suspended) {
+        suspendedInstances += 1;
+        continue;
+      }
+      const fire = nextRun(instance.schedule, instance.timezone, now);
+      if (fire !== null && (next === null || fire < next)) next = fire;
+    }
+    const distinct = [...schedules.values()];
+    const agreed = distinct.length === 1 ? (distinct[0] as JobSchedule) : null;
+    const run = runsByJob.get(key);
+    const ended = Number(run?.ended_7d ?? 0);
+    items.push({
+      namespace: first.namespace,
+      name: first.name,
+      schedule: agreed?.schedule ?? null,
+      scheduleDescription: agreed?.description ?? null,
+      schedules: distinct,
+      nextRunAt: next?.toISOString() ?? null,
+      lastRun:
+        run?.run_id == null || run.agent_id === null || run.status === null
+          ? null
+          : {
+              runId: run.run_id,
+              agentId: run.agent_id,
+              status: run.status,
+              startedAt: isoOrNull(run.started_at),
+              finishedAt: isoOrNull(run.finished_at),
+              durationMs: run.duration_ms === null ? null : Number(run.duration_ms),
+            },
+      runs7d: Number(run?.runs_7d ?? 0),
+      successRate7d: ended === 0 ? null : Number(run?.succeeded_7d ?? 0) / ended,
+      p50DurationMs7d: millisecondsOrNull(run?.p50_ms ?? null),
+      p95DurationMs7d: millisecondsOrNull(run?.p95_ms ?? null),
+      instances: group.length,
+      suspendedInstances,
+      suspended: suspendedInstances === group.length,
+    });
+  }
+  return { items };
+}

@@ -1,0 +1,99 @@
+import { sql } from 'drizzle-orm';
+import type { DatabaseHandle } from '../db/database.js';
+import type { AppContext } from '../http/appContext.js';
+import { startPeriodicTask, type PeriodicTask } from './periodicTask.js';
+
+const dayMs = 24 * 60 * 60 * 1000;
+
+/** Rows deleted per statement: short transactions, short locks. */
+export const retentionBatchSize = 1000;
+
+/**
+ * Deletes one batch of runs recorded before `cutoff` (by created_at, which is indexed) and
+ * answers how many. The rows are picked with FOR UPDATE SKIP LOCKED, so replicas running this at
+ * the same moment delete disjoint batches and never wait on each other.
+ */
+export async function deleteExpiredRunBatch(
+  database: DatabaseHandle,
+  cutoff: Date,
+  batchSize = retentionBatchSize,
+): Promise<number> {
+  const rows = await database.rows<{ id: number | string }>(sql`
+    delete from runs
+    where id in (
+      select id from runs
+      where created_at < ${cutoff.toISOString()}::timestamptz
+      order by created_at
+      limit ${batchSize}
+      for update skip locked
+    )
+    returning id`);
+  return rows.length;
+}
+
+/**
+ * Deletes every run recorded more than `retentionDays` before `now`, batch after batch, until
+ * a batch comes back short (or `shouldStop` says so). Answers the number deleted.
+ */
+export async function deleteExpiredRuns(
+  database: DatabaseHandle,
+  options: { now: Date; retentionDays: number; batchSize?: number; shouldStop?: () => boolean },
+): Promise<number> {
+  const cutoff = new Date(options.now.getTime() - options.retentionDays * dayMs);
+  const batchSize = options.batchSize ?? retentionBatchSize;
+  let total = 0;
+  for (;;) {
+    const deleted = await deleteExpiredRunBatch(database, cutoff, batchSize);
+    total += deleted;
+    if (deleted < batchSize || options.shouldStop?.() === true) return total;
+  }
+}
+
+export interface RetentionWorkerOptions {
+  /** Time between passes; default one hour. */
+  intervalMs?: number;
+  /** Rows per DELETE; default 1,000. */
+  batchSize?: number;
+  /** Delay of the first pass; default a random part of the first tenth of the interval. */
+  initialDelayMs?: number;
+}
+
+/**
+ * Deletes runs older than `config.runRetentionDays` (by when they were recorded), every
+ * `intervalMs`, in batches. Safe on every replica at once (SKIP LOCKED). `runOnce()` runs a pass
+ * now and answers how many runs it deleted; `stop()` ends the schedule after the current batch.
+ */
+export function startRetentionWorker(
+  context: AppContext,
+  options: RetentionWorkerOptions = {},
+): PeriodicTask<number> {
+  let stopping = false;
+  const task = startPeriodicTask({
+    name: 'retention',
+    intervalMs: options.intervalMs ?? 60 * 60 * 1000,
+    ...(options.initialDelayMs === undefined ? {} : { initialDelayMs: options.initialDelayMs }),
+    logger: context.logger,
+    run: async () => {
+      const deleted = await deleteExpiredRuns(context.database, {
+        now: context.now(),
+        retentionDays: context.config.runRetentionDays,
+        ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+        shouldStop: () => stopping,
+      });
+      if (deleted > 0) {
+        context.logger.info(
+          { worker: 'retention', deleted, retentionDays: context.config.runRetentionDays },
+          'deleted expired runs',
+        );
+      }
+      return deleted;
+    },
+  });
+  return {
+    runOnce: () => task.runOnce(),
+    stop: async () => {
+      stopping = true;
+      await task.stop();
+    },
+  };
+}
