@@ -137,6 +137,7 @@ export function formatReport(measurements: readonly Measurement[]): string {
     'p95',
     'p99',
     'max',
+    'server CPU/req',
     'failed',
     'load',
   ];
@@ -146,6 +147,7 @@ export function formatReport(measurements: readonly Measurement[]): string {
       return [
         `(${measurement.id})`,
         measurement.label,
+        '—',
         '—',
         '—',
         '—',
@@ -168,6 +170,7 @@ export function formatReport(measurements: readonly Measurement[]): string {
       ms(result.latencyMs.p95),
       ms(p99),
       ms(result.latencyMs.max),
+      result.serverCpuMsPerRequest === undefined ? '—' : ms(result.serverCpuMsPerRequest),
       String(result.non2xx + result.errors + result.timeouts),
       measurement.loadAverage === undefined ? '' : measurement.loadAverage.toFixed(1),
     ];

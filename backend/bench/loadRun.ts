@@ -5,6 +5,7 @@
  * p99, corrected for coordinated omission, is kept too and the worse of the two is reported.
  */
 import autocannon, { type AutocannonRequest, type AutocannonResult } from 'autocannon';
+import { processCpuMilliseconds } from './processCpu.js';
 
 export interface LoadSpec {
   title: string;
@@ -19,6 +20,8 @@ export interface LoadSpec {
   warmUpSeconds: number;
   /** Requests per second across all connections; absent: as fast as the server answers. */
   overallRate?: number;
+  /** The server's process id, to measure its CPU time per request. */
+  serverPid?: number;
 }
 
 export interface LoadResult {
@@ -38,13 +41,23 @@ export interface LoadResult {
   warmUpFailures: number;
   /** 2xx responses in the warm-up and the measured run: what the server acknowledged. */
   acknowledged: number;
+  /** The server process's CPU milliseconds (user + system) per response of the measured run. */
+  serverCpuMsPerRequest: number | undefined;
 }
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const warmUp = spec.warmUpSeconds > 0 ? await runAutocannon(spec, spec.warmUpSeconds) : undefined;
+  const cpuBefore =
+    spec.serverPid === undefined ? undefined : processCpuMilliseconds(spec.serverPid);
   const measured = await runAutocannon(spec, spec.durationSeconds);
+  const cpuAfter =
+    spec.serverPid === undefined ? undefined : processCpuMilliseconds(spec.serverPid);
   return {
     ...summarise(spec.title, measured),
+    serverCpuMsPerRequest:
+      cpuBefore === undefined || cpuAfter === undefined || measured.count === 0
+        ? undefined
+        : (cpuAfter - cpuBefore) / measured.count,
     warmUpFailures:
       warmUp === undefined
         ? 0
@@ -110,7 +123,7 @@ async function runAutocannon(spec: LoadSpec, durationSeconds: number): Promise<R
 function summarise(
   title: string,
   run: RawRun,
-): Omit<LoadResult, 'warmUpFailures' | 'acknowledged'> {
+): Omit<LoadResult, 'warmUpFailures' | 'acknowledged' | 'serverCpuMsPerRequest'> {
   const sorted = run.latencies.slice(0, run.count).sort();
   const { result } = run;
   const statusCodes = Object.fromEntries(

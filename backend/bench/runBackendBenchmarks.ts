@@ -184,6 +184,7 @@ async function measureExpressCeiling(state: RunState): Promise<void> {
         connections: config.connections,
         durationSeconds: config.durationSeconds,
         warmUpSeconds: config.warmUpSeconds,
+        serverPid: server.pid,
       },
     });
   } finally {
@@ -214,6 +215,7 @@ async function measureBackend(state: RunState): Promise<void> {
   const agentToken = agentTokenRotation(principals.agents.map((agent) => agent.token));
   const common = {
     baseUrl: server.url,
+    serverPid: server.pid,
     durationSeconds: config.durationSeconds,
     warmUpSeconds: config.warmUpSeconds,
   };

@@ -64,11 +64,11 @@ async function serve(config: BackendConfig, logger: Logger): Promise<void> {
   );
   if (!(await installationHasUsers(database.db))) {
     process.stdout.write(
-      `No users yet: open ${url}/ to create the first admin, or run:\n` +
-        `  printf '%s' "$ADMIN_PASSWORD" | cronfleet-backend bootstrap --org NAME --email EMAIL --password-stdin\n` +
-        (database.driver === 'pglite'
-          ? '  (with the embedded database, stop this server before running bootstrap)\n'
-          : ''),
+      `No users yet. Create the first organization and admin with:\n` +
+        `  curl -sS -X POST ${url}/api/v1/auth/bootstrap -H 'content-type: application/json' \\\n` +
+        `    -d '{"organizationName":"Acme","email":"admin@example.com","password":"at least 12 characters"}'\n` +
+        `or, with this server stopped (or on PostgreSQL), run:\n` +
+        `  cronfleet-backend bootstrap --org NAME --email EMAIL --password-stdin\n`,
     );
   }
   let stopping = false;

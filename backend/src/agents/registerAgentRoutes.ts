@@ -3,13 +3,14 @@ import type { Express } from 'express';
 import type { AppContext } from '../http/appContext.js';
 import { registerAgentManagementRoutes } from './agentManagementRoutes.js';
 import { registerAgentProtocolRoutes } from './agentProtocolRoutes.js';
-import { createEnrollmentRateLimiter } from './enrollmentRateLimit.js';
 import { registerEnrollmentTokenRoutes } from './enrollmentTokenRoutes.js';
+import { enrollmentRateLimit } from '../http/rateLimits.js';
 
 /** Routes of this area: enrollment tokens, enroll, heartbeat, inventory, agents list/show/rename/relabel/revoke. */
 export function registerAgentRoutes(app: Express, context: AppContext): void {
-  // Before the enroll route, so a limited call never reaches the database.
-  app.post(apiRoutes.enroll.path, createEnrollmentRateLimiter());
+  // Before the enroll route, so a limited call never reaches the database. Only failed attempts
+  // count: a fleet enrolling behind one NAT address is never locked out by its own successes.
+  app.post(apiRoutes.enroll.path, enrollmentRateLimit({ logger: context.logger }));
   registerEnrollmentTokenRoutes(app, context);
   registerAgentProtocolRoutes(app, context);
   registerAgentManagementRoutes(app, context);

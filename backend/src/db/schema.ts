@@ -149,7 +149,12 @@ export const enrollmentTokens = pgTable(
   },
   (table) => [
     uniqueIndex('enrollment_tokens_token_hash_key').on(table.tokenHash),
-    index('enrollment_tokens_org_idx').on(table.organizationId),
+    // Keyset pages, newest first (a backward scan).
+    index('enrollment_tokens_org_created_idx').on(
+      table.organizationId,
+      table.createdAt,
+      table.id,
+    ),
   ],
 );
 
@@ -198,6 +203,9 @@ export const agents = pgTable(
     uniqueIndex('agents_token_hash_key').on(table.tokenHash),
     uniqueIndex('agents_org_machine_key').on(table.organizationId, table.machineId),
     index('agents_org_name_idx').on(table.organizationId, table.name),
+    // Keyset pages, oldest first, and label filters (`labels @> '{"role":"db"}'`).
+    index('agents_org_created_idx').on(table.organizationId, table.createdAt, table.id),
+    index('agents_labels_idx').using('gin', table.labels.op('jsonb_path_ops')),
   ],
 );
 

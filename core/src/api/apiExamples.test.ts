@@ -2,6 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import {
   Agent,
+  AgentDetail,
+  CreateEnrollmentTokenRequest,
+  CreateEnrollmentTokenResponse,
+  EnrollmentTokenSummary,
+  ListEnrollmentTokensResponse,
+  RevokeAgentRequest,
+  UpdateAgentRequest,
   EnrollRequest,
   EnrollResponse,
   HeartbeatRequest,
@@ -10,10 +17,34 @@ import {
 } from './agentContract.js';
 import { apiExamples } from './apiExamples.js';
 import { apiRoutes } from './apiRoutes.js';
+import {
+  AddUserRequest,
+  AddUserResponse,
+  ApiTokenSummary,
+  BootstrapRequest,
+  ChangeUserRoleRequest,
+  CreateApiTokenRequest,
+  CreateApiTokenResponse,
+  ListApiTokensResponse,
+  ListUsersResponse,
+  LoginRequest,
+  LogoutResponse,
+  MeResponse,
+  OrganizationUser,
+  RemoveUserResponse,
+  SessionResponse,
+} from './authContract.js';
 import { CheckInBatchRequest, CheckInBatchResponse } from './checkInContract.js';
 import { ApiErrorBody, ValidationErrorDetails } from './errorContract.js';
 import { InventoryRequest, InventoryResponse } from './inventoryContract.js';
-import { ListRunsResponse, Run, RunDetail } from './runContract.js';
+import {
+  JobSummary,
+  ListJobsResponse,
+  ListRunsResponse,
+  Run,
+  RunDetail,
+  StatsResponse,
+} from './runContract.js';
 
 const schemaOf: Record<keyof typeof apiExamples, z.ZodType> = {
   enrollRequest: EnrollRequest,
@@ -29,8 +60,39 @@ const schemaOf: Record<keyof typeof apiExamples, z.ZodType> = {
   listRunsResponse: ListRunsResponse,
   agent: Agent,
   listAgentsResponse: ListAgentsResponse,
+  bootstrapRequest: BootstrapRequest,
+  loginRequest: LoginRequest,
+  sessionResponse: SessionResponse,
+  logoutResponse: LogoutResponse,
+  meResponse: MeResponse,
+  createApiTokenRequest: CreateApiTokenRequest,
+  createApiTokenResponse: CreateApiTokenResponse,
+  listApiTokensResponse: ListApiTokensResponse,
+  apiTokenSummary: ApiTokenSummary,
+  revokedApiToken: ApiTokenSummary,
+  listUsersResponse: ListUsersResponse,
+  addUserRequest: AddUserRequest,
+  addUserResponse: AddUserResponse,
+  changeUserRoleRequest: ChangeUserRoleRequest,
+  changedUser: OrganizationUser,
+  organizationUser: OrganizationUser,
+  removeUserResponse: RemoveUserResponse,
+  createEnrollmentTokenRequest: CreateEnrollmentTokenRequest,
+  createEnrollmentTokenResponse: CreateEnrollmentTokenResponse,
+  listEnrollmentTokensResponse: ListEnrollmentTokensResponse,
+  enrollmentTokenSummary: EnrollmentTokenSummary,
+  revokedEnrollmentToken: EnrollmentTokenSummary,
+  agentDetail: AgentDetail,
+  updateAgentRequest: UpdateAgentRequest,
+  revokeAgentRequest: RevokeAgentRequest,
+  revokedAgentDetail: AgentDetail,
+  jobSummary: JobSummary,
+  listJobsResponse: ListJobsResponse,
+  statsResponse: StatsResponse,
   validationErrorBody: ApiErrorBody,
 };
+
+const exampledSchemas = new Set<z.ZodType>(Object.values(schemaOf));
 
 describe('apiExamples', () => {
   for (const [name, example] of Object.entries(apiExamples)) {
@@ -41,12 +103,17 @@ describe('apiExamples', () => {
     });
   }
 
-  it('covers the body and response of every body-carrying route', () => {
-    const bodies = Object.values(apiRoutes).flatMap((route) =>
-      'body' in route ? [route.body] : [],
-    );
-    for (const body of bodies) {
-      expect(Object.values(schemaOf)).toContain(body);
+  describe('covers every route', () => {
+    for (const route of Object.values(apiRoutes)) {
+      it(`has an example of the body and the response of ${route.name}`, () => {
+        const missing: string[] = [];
+        if ('body' in route && !exampledSchemas.has(route.body)) missing.push('body');
+        if (!exampledSchemas.has(route.response)) missing.push('response');
+        // Add the example to apiExamples.ts and its schema to schemaOf above.
+        expect(missing, `${route.name} has no example of its ${missing.join(' and ')}`).toEqual(
+          [],
+        );
+      });
     }
   });
 

@@ -1,15 +1,47 @@
 import type {
   Agent,
+  AgentDetail,
+  CreateEnrollmentTokenRequest,
+  CreateEnrollmentTokenResponse,
+  EnrollmentTokenSummary,
+  ListEnrollmentTokensResponse,
+  RevokeAgentRequest,
+  UpdateAgentRequest,
   EnrollRequest,
   EnrollResponse,
   HeartbeatRequest,
   HeartbeatResponse,
   ListAgentsResponse,
 } from './agentContract.js';
+import type {
+  AddUserRequest,
+  AddUserResponse,
+  ApiTokenSummary,
+  BootstrapRequest,
+  ChangeUserRoleRequest,
+  CreateApiTokenRequest,
+  CreateApiTokenResponse,
+  ListApiTokensResponse,
+  ListUsersResponse,
+  LoginRequest,
+  LogoutResponse,
+  MeResponse,
+  OrganizationUser,
+  RemoveUserResponse,
+  SessionResponse,
+} from './authContract.js';
 import type { CheckInBatchRequest, CheckInBatchResponse } from './checkInContract.js';
 import type { ApiErrorBody } from './errorContract.js';
 import type { InventoryRequest, InventoryResponse } from './inventoryContract.js';
-import type { ListRunsResponse, Run, RunDetail } from './runContract.js';
+import type {
+  JobSummary,
+  ListJobsResponse,
+  ListRunsResponse,
+  Run,
+  RunDetail,
+  RunsPerHour,
+  StatsResponse,
+} from './runContract.js';
 
 /**
  * One valid example of each request and response: the documentation and the OpenAPI document
@@ -184,6 +216,237 @@ const agent: Agent = {
 
 const listAgentsResponse: ListAgentsResponse = { items: [agent], nextCursor: null };
 
+const organizationId = '5d0e7a4c-1b2f-4a8e-9c3d-7e6f5a4b3c21';
+const adminUserId = '8c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f';
+const operatorUserId = '2a3b4c5d-6e7f-4081-9a2b-3c4d5e6f7a8b';
+const apiTokenId = 'c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f';
+const enrollmentTokenId = '6e7f8a9b-0c1d-4e2f-8a3b-4c5d6e7f8a9b';
+
+const bootstrapRequest: BootstrapRequest = {
+  organizationName: 'Acme Platform',
+  email: 'ada@example.com',
+  password: 'correct horse battery staple',
+  name: 'Ada Lovelace',
+};
+
+const loginRequest: LoginRequest = {
+  email: 'ada@example.com',
+  password: 'correct horse battery staple',
+  organizationId,
+};
+
+const sessionResponse: SessionResponse = {
+  user: { id: adminUserId, email: 'ada@example.com', name: 'Ada Lovelace' },
+  organization: { id: organizationId, name: 'Acme Platform' },
+  role: 'admin',
+  expiresAt: '2024-05-15T09:30:00.000Z',
+};
+
+const logoutResponse: LogoutResponse = { signedOut: true };
+
+const meResponse: MeResponse = {
+  user: { id: adminUserId, email: 'ada@example.com', name: 'Ada Lovelace' },
+  organization: { id: organizationId, name: 'Acme Platform' },
+  role: 'admin',
+  permissions: ['read', 'write', 'admin'],
+  via: 'session',
+  organizations: [{ id: organizationId, name: 'Acme Platform', role: 'admin' }],
+};
+
+const createApiTokenRequest: CreateApiTokenRequest = {
+  name: 'ci-deploy',
+  scopes: ['read', 'write'],
+  expiresInDays: 90,
+};
+
+const apiTokenSummary: ApiTokenSummary = {
+  id: apiTokenId,
+  name: 'ci-deploy',
+  userId: adminUserId,
+  userEmail: 'ada@example.com',
+  tokenPrefix: 'cfp_Q2xp5v',
+  scopes: ['read', 'write'],
+  createdAt: '2024-05-01T09:30:00.000Z',
+  expiresAt: '2024-07-30T09:30:00.000Z',
+  lastUsedAt: '2024-05-01T10:02:41.000Z',
+  revokedAt: null,
+};
+
+const createApiTokenResponse: CreateApiTokenResponse = {
+  token: 'cfp_Q2xp5vN3bGtQa0dVeWh6eE1wR1JzVGpI',
+  apiToken: { ...apiTokenSummary, lastUsedAt: null },
+};
+
+const listApiTokensResponse: ListApiTokensResponse = { items: [apiTokenSummary] };
+
+const revokedApiToken: ApiTokenSummary = {
+  ...apiTokenSummary,
+  revokedAt: '2024-05-02T08:00:00.000Z',
+};
+
+const organizationUser: OrganizationUser = {
+  id: operatorUserId,
+  email: 'grace@example.com',
+  name: 'Grace Hopper',
+  role: 'operator',
+  joinedAt: '2024-05-01T11:00:00.000Z',
+};
+
+const listUsersResponse: ListUsersResponse = {
+  items: [
+    {
+      id: adminUserId,
+      email: 'ada@example.com',
+      name: 'Ada Lovelace',
+      role: 'admin',
+      joinedAt: '2024-05-01T09:30:00.000Z',
+    },
+    organizationUser,
+  ],
+};
+
+const addUserRequest: AddUserRequest = {
+  email: 'grace@example.com',
+  name: 'Grace Hopper',
+  role: 'operator',
+  password: 'a long and memorable passphrase',
+};
+
+const addUserResponse: AddUserResponse = { ...organizationUser, accountCreated: true };
+
+const changeUserRoleRequest: ChangeUserRoleRequest = { role: 'viewer' };
+
+const changedUser: OrganizationUser = { ...organizationUser, role: 'viewer' };
+
+const removeUserResponse: RemoveUserResponse = {
+  userId: operatorUserId,
+  sessionsEnded: 1,
+  tokensDeleted: 2,
+};
+
+const createEnrollmentTokenRequest: CreateEnrollmentTokenRequest = {
+  description: 'eu-west database hosts',
+  labels: { region: 'eu-west', role: 'db' },
+  maxUses: 10,
+  expiresInHours: 24,
+};
+
+const enrollmentTokenSummary: EnrollmentTokenSummary = {
+  id: enrollmentTokenId,
+  description: 'eu-west database hosts',
+  tokenPrefix: 'cfe_R3kL9q',
+  labels: { region: 'eu-west', role: 'db' },
+  maxUses: 10,
+  uses: 3,
+  expiresAt: '2024-05-02T09:00:00.000Z',
+  revokedAt: null,
+  status: 'active',
+  createdAt: '2024-05-01T09:00:00.000Z',
+};
+
+const createEnrollmentTokenResponse: CreateEnrollmentTokenResponse = {
+  ...enrollmentTokenSummary,
+  uses: 0,
+  token: 'cfe_R3kL9qVtWm2xYpZ8sN4bC7dF1gH5jK0',
+};
+
+const listEnrollmentTokensResponse: ListEnrollmentTokensResponse = {
+  items: [enrollmentTokenSummary],
+  nextCursor: null,
+};
+
+const revokedEnrollmentToken: EnrollmentTokenSummary = {
+  ...enrollmentTokenSummary,
+  revokedAt: '2024-05-01T15:00:00.000Z',
+  status: 'revoked',
+};
+
+const agentDetail: AgentDetail = {
+  ...agent,
+  machineId: enrollRequest.machineId,
+  heartbeatIntervalSeconds: 30,
+  errors: heartbeatRequest.errors,
+  jobInstanceCount: 12,
+  enrollmentTokenId,
+  revokedAt: null,
+  revokedReason: null,
+  updatedAt: '2024-05-01T06:05:00.000Z',
+};
+
+const updateAgentRequest: UpdateAgentRequest = {
+  name: 'db-1-eu-west',
+  labels: { role: 'db', team: 'platform', region: 'eu-west' },
+};
+
+const revokeAgentRequest: RevokeAgentRequest = {
+  reason: 'host decommissioned (ticket OPS-1234)',
+};
+
+const revokedAgentDetail: AgentDetail = {
+  ...agentDetail,
+  status: 'revoked',
+  revokedAt: '2024-05-03T12:00:00.000Z',
+  revokedReason: revokeAgentRequest.reason,
+  updatedAt: '2024-05-03T12:00:00.000Z',
+};
+
+const jobSummary: JobSummary = {
+  namespace: 'production',
+  name: 'nightly-db-backup',
+  schedule: '0 2 * * *',
+  scheduleDescription: 'At 02:00 every day',
+  schedules: [
+    {
+      schedule: '0 2 * * *',
+      description: 'At 02:00 every day',
+      timezone: 'America/New_York',
+      instances: 3,
+    },
+  ],
+  nextRunAt: '2024-05-02T06:00:00.000Z',
+  lastRun: {
+    runId,
+    agentId,
+    status: 'succeeded',
+    startedAt: '2024-05-01T06:00:00.412Z',
+    finishedAt: '2024-05-01T06:04:12.907Z',
+    durationMs: 252_495,
+  },
+  runs7d: 21,
+  successRate7d: 0.95,
+  p50DurationMs7d: 248_000,
+  p95DurationMs7d: 301_500,
+  instances: 3,
+  suspendedInstances: 0,
+  suspended: false,
+};
+
+const listJobsResponse: ListJobsResponse = { items: [jobSummary] };
+
+/** 24 hours ending with the hour of 2024-05-01T06:00Z, quiet except for the nightly backups. */
+const runsPerHour: RunsPerHour[] = Array.from({ length: 24 }, (_unused, index) => {
+  const hourStart = new Date(Date.UTC(2024, 3, 30, 7 + index)).toISOString();
+  const backups = index === 23 ? 3 : 0;
+  return {
+    hourStart,
+    counts: {
+      running: 0,
+      succeeded: 12 + backups,
+      failed: index === 20 ? 1 : 0,
+      timed_out: 0,
+      skipped: 0,
+      lost: 0,
+    },
+  };
+});
+
+const statsResponse: StatsResponse = {
+  generatedAt: '2024-05-01T06:10:00.000Z',
+  agents: { online: 11, offline: 1, revoked: 2, total: 14 },
+  jobs: { healthy: 40, failing: 2, running: 1, neverRun: 3, total: 46 },
+  runsPerHour,
+};
+
 const validationErrorBody: ApiErrorBody = {
   error: {
     code: 'validation_failed',
@@ -206,5 +469,34 @@ export const apiExamples = {
   listRunsResponse,
   agent,
   listAgentsResponse,
+  bootstrapRequest,
+  loginRequest,
+  sessionResponse,
+  logoutResponse,
+  meResponse,
+  createApiTokenRequest,
+  createApiTokenResponse,
+  listApiTokensResponse,
+  apiTokenSummary,
+  revokedApiToken,
+  listUsersResponse,
+  addUserRequest,
+  addUserResponse,
+  changeUserRoleRequest,
+  changedUser,
+  organizationUser,
+  removeUserResponse,
+  createEnrollmentTokenRequest,
+  createEnrollmentTokenResponse,
+  listEnrollmentTokensResponse,
+  enrollmentTokenSummary,
+  revokedEnrollmentToken,
+  agentDetail,
+  updateAgentRequest,
+  revokeAgentRequest,
+  revokedAgentDetail,
+  jobSummary,
+  listJobsResponse,
+  statsResponse,
   validationErrorBody,
 } as const;
