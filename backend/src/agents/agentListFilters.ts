@@ -1,9 +1,12 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { agents } from '../db/schema.js';
 
-/** Escapes `%`, `_` and `\` so that text is matched literally by LIKE … ESCAPE '\'. */
+/**
+ * Escapes `%`, `_` and `\` so that text is matched literally by LIKE … ESCAPE '\'. A NUL, which
+ * PostgreSQL text cannot hold (a query with one fails), becomes U+FFFD.
+ */
 export function escapeLikePattern(text: string): string {
-  return text.replace(/[\\%_]/g, (character) => `\\${character}`);
+  return text.replaceAll('\u0000', '\uFFFD').replace(/[\\%_]/g, (character) => `\\${character}`);
 }
 
 /** `q`: the text, case-insensitive and literal, anywhere in the name or the hostname. */

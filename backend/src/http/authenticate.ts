@@ -1,7 +1,8 @@
 import type { Permission, RouteAuth } from '@cronfleet/core/api';
 import { parse as parseCookies } from 'cookie';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Request } from 'express';
+import type { Database } from '../db/database.js';
 import { agents, apiTokens, enrollmentTokens, memberships, sessions } from '../db/schema.js';
 import { forbidden, unauthorized } from './apiError.js';
 import type { AppContext } from './appContext.js';
@@ -138,8 +139,14 @@ async function userFromSession(context: AppContext, token: string): Promise<User
   };
 }
 
-async function agentFromToken(context: AppContext, token: string): Promise<AgentPrincipal> {
-  const [row] = await context.database.db
+/**
+ * The agent-token lookup runs on every agent call (heartbeats, check-ins): a prepared statement
+ * per database skips rebuilding the query each time.
+ */
+const agentByTokenHash = new WeakMap<Database, ReturnType<typeof prepareAgentByTokenHash>>();
+
+function prepareAgentByTokenHash(db: Database) {
+  return db
     .select({
       id: agents.id,
       organizationId: agents.organizationId,
@@ -148,8 +155,19 @@ async function agentFromToken(context: AppContext, token: string): Promise<Agent
       revokedReason: agents.revokedReason,
     })
     .from(agents)
-    .where(eq(agents.tokenHash, hashToken(token)))
-    .limit(1);
+    .where(eq(agents.tokenHash, sql.placeholder('tokenHash')))
+    .limit(1)
+    .prepare('cronfleet_agent_by_token_hash');
+}
+
+async function agentFromToken(context: AppContext, token: string): Promise<AgentPrincipal> {
+  const { db } = context.database;
+  let query = agentByTokenHash.get(db);
+  if (query === undefined) {
+    query = prepareAgentByTokenHash(db);
+    agentByTokenHash.set(db, query);
+  }
+  const [row] = await query.execute({ tokenHash: hashToken(token) });
   if (row === undefined) throw unauthorized('unknown agent token; enroll the agent again');
   if (row.revokedAt !== null) {
     throw unauthorized(

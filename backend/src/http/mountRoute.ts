@@ -69,6 +69,12 @@ export function mountRoute<Route extends ApiRouteDefinition>(
         requirePermission(principal as UserPrincipal, route.permission ?? 'admin');
       }
     }
+    if (route.body !== undefined && !request.is('application/json')) {
+      throw badRequest(
+        `send the request body as JSON with the header Content-Type: application/json (got ${request.get('content-type') ?? 'no Content-Type'})`,
+        [{ path: '(root)', message: 'expected a JSON body' }],
+      );
+    }
     const call = {
       principal,
       params: parsePart(route.params, request.params, 'path'),

@@ -110,9 +110,7 @@ describe('apiExamples', () => {
         if ('body' in route && !exampledSchemas.has(route.body)) missing.push('body');
         if (!exampledSchemas.has(route.response)) missing.push('response');
         // Add the example to apiExamples.ts and its schema to schemaOf above.
-        expect(missing, `${route.name} has no example of its ${missing.join(' and ')}`).toEqual(
-          [],
-        );
+        expect(missing, `${route.name} has no example of its ${missing.join(' and ')}`).toEqual([]);
       });
     }
   });
