@@ -19,51 +19,74 @@ function storableText(text: string): string {
  */
 const utcMilliseconds = (time: string) => new Date(time).toISOString();
 
+/** One agent's batch, as one request delivered it. */
+export interface CheckInSubmission {
+  agent: Pick<AgentPrincipal, 'organizationId' | 'agentId'>;
+  checkIns: readonly CheckIn[];
+}
+
+interface Keyed<Row> {
+  /** Which submission the row came from. */
+  submission: number;
+  key: string;
+  row: Row;
+}
+
+const rowKey = (agentId: string, runId: string) => `${agentId}/${runId}`;
+
 /**
- * Drops repeats of (runId, kind) within one batch: a multi-row INSERT … ON CONFLICT may touch a
- * row only once. The repeats count as duplicates.
+ * Keeps the first of each (agent, runId, kind) over all submissions: a multi-row INSERT … ON
+ * CONFLICT may touch a row only once. Later repeats, within a batch or across the batches of one
+ * group, count as duplicates of the submission that carried them.
  */
-export function splitCheckIns(checkIns: readonly CheckIn[]): {
-  starts: CheckInStart[];
-  finishes: CheckInFinish[];
+function splitSubmissions(submissions: readonly CheckInSubmission[]): {
+  starts: Keyed<CheckInStart>[];
+  finishes: Keyed<CheckInFinish>[];
 } {
   const seenStarts = new Set<string>();
   const seenFinishes = new Set<string>();
-  const starts: CheckInStart[] = [];
-  const finishes: CheckInFinish[] = [];
-  for (const checkIn of checkIns) {
-    const seen = checkIn.kind === 'start' ? seenStarts : seenFinishes;
-    if (seen.has(checkIn.runId)) continue;
-    seen.add(checkIn.runId);
-    if (checkIn.kind === 'start') starts.push(checkIn);
-    else finishes.push(checkIn);
-  }
+  const starts: Keyed<CheckInStart>[] = [];
+  const finishes: Keyed<CheckInFinish>[] = [];
+  submissions.forEach(({ agent, checkIns }, submission) => {
+    for (const checkIn of checkIns) {
+      const key = rowKey(agent.agentId, checkIn.runId);
+      const seen = checkIn.kind === 'start' ? seenStarts : seenFinishes;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (checkIn.kind === 'start') starts.push({ submission, key, row: checkIn });
+      else finishes.push({ submission, key, row: checkIn });
+    }
+  });
   return { starts, finishes };
 }
 
 /**
- * Records a batch of check-ins of one agent: one INSERT … ON CONFLICT per kind, whatever the
- * batch size. The rows travel as one JSON parameter (jsonb_to_recordset), so the statement text
- * never changes and PostgreSQL plans it once per connection.
+ * Records the check-ins of several submissions (of one or several agents): one INSERT … ON
+ * CONFLICT per kind, whatever the number of check-ins. The rows travel as one JSON parameter
+ * (jsonb_to_recordset), so the statement text never changes and PostgreSQL plans it once per
+ * connection. Answers each submission's own counts.
  *
- * - A run row is keyed by (agent, runId), so an agent only ever touches its own runs.
+ * - A run row is keyed by (agent, runId), and each row carries its submission's agent and
+ *   organization, so an agent only ever touches its own runs.
  * - Whichever check-in arrives first creates the row. A finish first derives startedAt from
  *   finishedAt − durationMs; the later start fills trigger and scheduledAt but keeps the status
  *   and startedAt (a run's place in the runs list never moves).
  * - A check-in already recorded (start_received / finish_received) changes nothing and counts as
  *   a duplicate. Jobs not in the agent's inventory are recorded like any other.
  */
-export async function ingestCheckIns(
+export async function ingestCheckInSubmissions(
   database: DatabaseHandle,
-  agent: Pick<AgentPrincipal, 'organizationId' | 'agentId'>,
-  checkIns: readonly CheckIn[],
+  submissions: readonly CheckInSubmission[],
   now: Date,
-): Promise<CheckInBatchResponse> {
-  const { starts, finishes } = splitCheckIns(checkIns);
+): Promise<CheckInBatchResponse[]> {
+  const { starts, finishes } = splitSubmissions(submissions);
   const nowText = now.toISOString();
-  let accepted = 0;
+  const accepted = submissions.map(() => 0);
+  const owner = (submission: number) => submissions[submission]?.agent;
   if (starts.length > 0) {
-    const rows = starts.map((start) => ({
+    const rows = starts.map(({ submission, row: start }) => ({
+      organizationId: owner(submission)?.organizationId,
+      agentId: owner(submission)?.agentId,
       runId: start.runId,
       namespace: start.namespace,
       name: start.name,
@@ -73,26 +96,28 @@ export async function ingestCheckIns(
       startedAt: utcMilliseconds(start.startedAt),
       revision: start.revision,
     }));
-    const inserted = await database.rows<{ id: unknown }>(sql`
+    const inserted = await database.rows<{ agent_id: string; run_id: string }>(sql`
       insert into runs as r (run_id, organization_id, agent_id, namespace, name, attempt, trigger,
         status, scheduled_at, started_at, revision, start_received, finish_received, created_at, updated_at)
-      select u."runId", ${agent.organizationId}::uuid, ${agent.agentId}::uuid, u.namespace, u.name,
+      select u."runId", u."organizationId", u."agentId", u.namespace, u.name,
         u.attempt, u.trigger::run_trigger, 'running', u."scheduledAt", u."startedAt", u.revision,
         true, false, ${nowText}::timestamptz, ${nowText}::timestamptz
-      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as u("runId" uuid, namespace text,
-        name text, attempt int, trigger text, "scheduledAt" timestamptz, "startedAt" timestamptz,
-        revision text)
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as u("organizationId" uuid,
+        "agentId" uuid, "runId" uuid, namespace text, name text, attempt int, trigger text,
+        "scheduledAt" timestamptz, "startedAt" timestamptz, revision text)
       on conflict (agent_id, run_id) do update set
         trigger = excluded.trigger,
         scheduled_at = excluded.scheduled_at,
         start_received = true,
         updated_at = excluded.updated_at
       where r.start_received = false
-      returning r.id`);
-    accepted += inserted.length;
+      returning r.agent_id, r.run_id`);
+    countAccepted(starts, inserted, accepted);
   }
   if (finishes.length > 0) {
-    const rows = finishes.map((finish) => ({
+    const rows = finishes.map(({ submission, row: finish }) => ({
+      organizationId: owner(submission)?.organizationId,
+      agentId: owner(submission)?.agentId,
       runId: finish.runId,
       namespace: finish.namespace,
       name: finish.name,
@@ -107,18 +132,18 @@ export async function ingestCheckIns(
       outputTruncated: finish.outputTruncated,
       revision: finish.revision,
     }));
-    const inserted = await database.rows<{ id: unknown }>(sql`
+    const inserted = await database.rows<{ agent_id: string; run_id: string }>(sql`
       insert into runs as r (run_id, organization_id, agent_id, namespace, name, attempt, status,
         started_at, finished_at, duration_ms, exit_code, signal, output_head, output_tail,
         output_truncated, revision, start_received, finish_received, created_at, updated_at)
-      select u."runId", ${agent.organizationId}::uuid, ${agent.agentId}::uuid, u.namespace, u.name,
+      select u."runId", u."organizationId", u."agentId", u.namespace, u.name,
         u.attempt, u.status::run_status, u."finishedAt" - u."durationMs" * interval '1 millisecond',
         u."finishedAt", u."durationMs", u."exitCode", u.signal, u."outputHead", u."outputTail",
         u."outputTruncated", u.revision, false, true, ${nowText}::timestamptz, ${nowText}::timestamptz
-      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as u("runId" uuid, namespace text,
-        name text, attempt int, status text, "finishedAt" timestamptz, "durationMs" int,
-        "exitCode" int, signal text, "outputHead" text, "outputTail" text, "outputTruncated" bool,
-        revision text)
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as u("organizationId" uuid,
+        "agentId" uuid, "runId" uuid, namespace text, name text, attempt int, status text,
+        "finishedAt" timestamptz, "durationMs" int, "exitCode" int, signal text, "outputHead" text,
+        "outputTail" text, "outputTruncated" bool, revision text)
       on conflict (agent_id, run_id) do update set
         status = excluded.status,
         finished_at = excluded.finished_at,
@@ -132,8 +157,33 @@ export async function ingestCheckIns(
         finish_received = true,
         updated_at = excluded.updated_at
       where r.finish_received = false
-      returning r.id`);
-    accepted += inserted.length;
+      returning r.agent_id, r.run_id`);
+    countAccepted(finishes, inserted, accepted);
   }
-  return { accepted, duplicates: checkIns.length - accepted };
+  return submissions.map((submission, index) => {
+    const count = accepted[index] ?? 0;
+    return { accepted: count, duplicates: submission.checkIns.length - count };
+  });
+}
+
+function countAccepted(
+  rows: readonly Keyed<unknown>[],
+  inserted: readonly { agent_id: string; run_id: string }[],
+  accepted: number[],
+): void {
+  const written = new Set(inserted.map((row) => rowKey(row.agent_id, row.run_id)));
+  for (const { submission, key } of rows) {
+    if (written.has(key)) accepted[submission] = (accepted[submission] ?? 0) + 1;
+  }
+}
+
+/** Records one agent's batch on its own (see ingestCheckInSubmissions). */
+export async function ingestCheckIns(
+  database: DatabaseHandle,
+  agent: Pick<AgentPrincipal, 'organizationId' | 'agentId'>,
+  checkIns: readonly CheckIn[],
+  now: Date,
+): Promise<CheckInBatchResponse> {
+  const [result] = await ingestCheckInSubmissions(database, [{ agent, checkIns }], now);
+  return result ?? { accepted: 0, duplicates: checkIns.length };
 }

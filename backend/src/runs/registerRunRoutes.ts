@@ -3,7 +3,7 @@ import type { Express } from 'express';
 import type { AppContext } from '../http/appContext.js';
 import { mountRoute } from '../http/mountRoute.js';
 import { recordCheckInsIngested } from '../operations/metrics.js';
-import { ingestCheckIns } from './ingestCheckIns.js';
+import { CheckInCommitter } from './checkInCommitter.js';
 import { listJobs } from './listJobs.js';
 import { getRun, listRuns } from './listRuns.js';
 import { summarizeStats } from './summarizeStats.js';
@@ -12,8 +12,9 @@ import { summarizeStats } from './summarizeStats.js';
 export function registerRunRoutes(app: Express, context: AppContext): void {
   const { database } = context;
 
+  const checkIns = new CheckInCommitter(database, context.now);
   mountRoute(app, context, apiRoutes.sendCheckIns, async ({ principal, body }) => {
-    const result = await ingestCheckIns(database, principal, body.checkIns, context.now());
+    const result = await checkIns.submit(principal, body.checkIns);
     recordCheckInsIngested(context, result);
     return result;
   });
