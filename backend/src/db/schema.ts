@@ -150,11 +150,7 @@ export const enrollmentTokens = pgTable(
   (table) => [
     uniqueIndex('enrollment_tokens_token_hash_key').on(table.tokenHash),
     // Keyset pages, newest first (a backward scan).
-    index('enrollment_tokens_org_created_idx').on(
-      table.organizationId,
-      table.createdAt,
-      table.id,
-    ),
+    index('enrollment_tokens_org_created_idx').on(table.organizationId, table.createdAt, table.id),
   ],
 );
 
