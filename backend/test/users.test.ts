@@ -145,7 +145,7 @@ describe('organization users', () => {
     expect(login.body.role).toBe('operator');
   });
 
-  it('adds an existing account of another organization by e-mail, without a password', async () => {
+  it('adds an existing account only when the admin also administers one of its organizations', async () => {
     const withPassword = await call(app, 'POST', '/api/v1/users', as(admin), {
       email: globexAdmin.email,
       role: 'viewer',
@@ -154,19 +154,35 @@ describe('organization users', () => {
     expect(withPassword.status).toBe(409);
     expect(withPassword.body.error.message).toMatch(/leave password out/);
 
-    const added = await call(app, 'POST', '/api/v1/users', as(admin), {
+    // Globex's admin never agreed to join Acme, and Acme's admin has no say in Globex: the
+    // answer is the one for an e-mail without an account, and Acme learns nothing of the account.
+    const grabbed = await call(app, 'POST', '/api/v1/users', as(admin), {
       email: globexAdmin.email,
+      role: 'viewer',
+    });
+    expect(grabbed.status).toBe(400);
+    expect(grabbed.body.error.message).toMatch(/has no account that you can add/);
+    expect(JSON.stringify(grabbed.body)).not.toContain(globexAdmin.userId);
+
+    // An account of an organization that Acme's admin also administers may be added.
+    const initech = await seedOrganization(app.database, 'Initech');
+    await app.database.db
+      .insert(memberships)
+      .values({ organizationId: initech, userId: admin.userId, role: 'admin' });
+    const colleague = await seedUser(app.database, initech, 'operator');
+    const added = await call(app, 'POST', '/api/v1/users', as(admin), {
+      email: colleague.email,
       role: 'viewer',
     });
     expect(added.status).toBe(201);
     expect(added.body).toMatchObject({
-      id: globexAdmin.userId,
+      id: colleague.userId,
       role: 'viewer',
       accountCreated: false,
     });
 
     const again = await call(app, 'POST', '/api/v1/users', as(admin), {
-      email: globexAdmin.email,
+      email: colleague.email,
       role: 'admin',
     });
     expect(again.status).toBe(409);
@@ -189,11 +205,11 @@ describe('organization users', () => {
       { path: 'password', message: expect.stringMatching(/at least 12/) },
     ]);
 
-    // Leaving Acme does not touch the Globex membership.
-    const removed = await call(app, 'DELETE', `/api/v1/users/${globexAdmin.userId}`, as(admin));
+    // Leaving Acme does not touch the Initech membership.
+    const removed = await call(app, 'DELETE', `/api/v1/users/${colleague.userId}`, as(admin));
     expect(removed.status).toBe(200);
-    expect((await call(app, 'GET', '/api/v1/auth/me', as(globexAdmin))).body.organization.id).toBe(
-      globex,
+    expect((await call(app, 'GET', '/api/v1/auth/me', as(colleague))).body.organization.id).toBe(
+      initech,
     );
   });
 

@@ -77,6 +77,30 @@ export function registerUserRoutes(app: Express, context: AppContext): void {
     return { items: rows.map(toOrganizationUser) };
   });
 
+  /**
+   * Whether the caller may add this existing account to their organization: the caller is an
+   * admin of some organization the account belongs to, or the account was a member of this
+   * organization before (removed, as the audit log records).
+   */
+  async function mayAddAccount(
+    callerId: string,
+    organizationId: string,
+    accountId: string,
+  ): Promise<boolean> {
+    const rows = await context.database.rows<{ allowed: boolean }>(sql`
+      select exists (
+        select 1 from memberships theirs
+        join memberships mine on mine.organization_id = theirs.organization_id
+        where theirs.user_id = ${accountId}::uuid
+          and mine.user_id = ${callerId}::uuid and mine.role = 'admin'
+      ) or exists (
+        select 1 from audit_log
+        where organization_id = ${organizationId}::uuid and action = 'user.remove'
+          and target_type = 'user' and target_id = ${accountId}
+      ) as allowed`);
+    return rows[0]?.allowed === true;
+  }
+
   mountRoute(app, context, apiRoutes.addUser, async ({ principal, body, request }) => {
     const organizationId = principal.organizationId;
     const [existing] = await db
@@ -84,9 +108,17 @@ export function registerUserRoutes(app: Express, context: AppContext): void {
       .from(users)
       .where(eq(users.email, body.email))
       .limit(1);
-    if (existing === undefined && body.password === undefined) {
+    // An existing account joins only when the caller is also an admin of an organization it
+    // belongs to, or it was a member here before: an admin elsewhere cannot pull someone's
+    // account into their organization (and read its name) without that person's consent.
+    // Invitations are not built yet. The answer is the same whether the account does not exist
+    // or is not the caller's to add.
+    const addable =
+      existing !== undefined &&
+      (await mayAddAccount(principal.userId, organizationId, existing.id));
+    if (!addable && body.password === undefined) {
       throw badRequest(
-        `invalid request body: password: ${body.email} has no account yet; give a password (at least 12 characters) to create it`,
+        `invalid request body: password: ${body.email} has no account that you can add (an existing account joins only when you also administer an organization it belongs to, or it was a member here before); give a password (at least 12 characters) to create a new account`,
         [{ path: 'password', message: 'required to create a new account' }],
       );
     }
