@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeLikePattern, parseLabelSelector } from './agentListFilters.js';
-
-describe('escapeLikePattern', () => {
-  it('escapes the LIKE wildcards and the escape character itself', () => {
-    expect(escapeLikePattern('100%_done\\x')).toBe('100\\%\\_done\\\\x');
-    expect(escapeLikePattern(`o'brien "x"`)).toBe(`o'brien "x"`);
-  });
-});
+import { parseLabelSelector } from './agentListFilters.js';
 
 describe('parseLabelSelector', () => {
   it('splits at the first "="', () => {

@@ -1,17 +1,10 @@
 import { sql, type SQL } from 'drizzle-orm';
+import { containsPattern } from '../db/likePattern.js';
 import { agents } from '../db/schema.js';
-
-/**
- * Escapes `%`, `_` and `\` so that text is matched literally by LIKE … ESCAPE '\'. A NUL, which
- * PostgreSQL text cannot hold (a query with one fails), becomes U+FFFD.
- */
-export function escapeLikePattern(text: string): string {
-  return text.replaceAll('\u0000', '\uFFFD').replace(/[\\%_]/g, (character) => `\\${character}`);
-}
 
 /** `q`: the text, case-insensitive and literal, anywhere in the name or the hostname. */
 export function agentTextCondition(text: string): SQL {
-  const pattern = `%${escapeLikePattern(text)}%`;
+  const pattern = containsPattern(text);
   return sql`(${agents.name} ilike ${pattern} escape '\\' or ${agents.hostname} ilike ${pattern} escape '\\')`;
 }
 

@@ -1,20 +1,15 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { tokenPrefixes } from '@cronfleet/core/api';
 
 /**
- * Token kinds and their prefixes. A token is its prefix and 32 random bytes (256 bits) in
- * base64url; it is shown once and stored only as its SHA-256 hash. The prefix tells a reader
- * (and a secret scanner) what a leaked token is.
+ * Token kinds and their prefixes (core's tokenPrefixes). A token is its prefix and 32 random
+ * bytes (256 bits) in base64url; it is shown once and stored only as its SHA-256 hash. The prefix
+ * tells a reader (and a secret scanner) what a leaked token is.
  */
-export const tokenPrefix = {
-  enrollment: 'cfe_',
-  agent: 'cfa_',
-  personal: 'cfp_',
-  session: 'cfs_',
-} as const;
-export type TokenKind = keyof typeof tokenPrefix;
+export type TokenKind = keyof typeof tokenPrefixes;
 
 export function generateToken(kind: TokenKind): string {
-  return `${tokenPrefix[kind]}${randomBytes(32).toString('base64url')}`;
+  return `${tokenPrefixes[kind]}${randomBytes(32).toString('base64url')}`;
 }
 
 /** The stored form of a token: SHA-256, hex. Tokens are random, so no salt is needed. */
@@ -28,14 +23,8 @@ export function displayPrefix(token: string): string {
 }
 
 export function kindOfToken(token: string): TokenKind | undefined {
-  for (const [kind, prefix] of Object.entries(tokenPrefix)) {
+  for (const [kind, prefix] of Object.entries(tokenPrefixes)) {
     if (token.startsWith(prefix)) return kind as TokenKind;
   }
   return undefined;
-}
-
-export function constantTimeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
 }

@@ -176,14 +176,3 @@ function countAccepted(
     if (written.has(key)) accepted[submission] = (accepted[submission] ?? 0) + 1;
   }
 }
-
-/** Records one agent's batch on its own (see ingestCheckInSubmissions). */
-export async function ingestCheckIns(
-  database: DatabaseHandle,
-  agent: Pick<AgentPrincipal, 'organizationId' | 'agentId'>,
-  checkIns: readonly CheckIn[],
-  now: Date,
-): Promise<CheckInBatchResponse> {
-  const [result] = await ingestCheckInSubmissions(database, [{ agent, checkIns }], now);
-  return result ?? { accepted: 0, duplicates: checkIns.length };
-}

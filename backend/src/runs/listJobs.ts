@@ -8,7 +8,7 @@ import type {
 import { describeCron, nextFireTime } from '@cronfleet/core/cron';
 import { sql, type SQL } from 'drizzle-orm';
 import type { DatabaseHandle } from '../db/database.js';
-import { containsPattern } from './likePattern.js';
+import { containsPattern } from '../db/likePattern.js';
 
 const dayMs = 24 * 60 * 60 * 1000;
 

@@ -3,7 +3,7 @@ import { and, asc, eq, gte, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { agents, runs } from '../db/schema.js';
 import { notFound } from '../http/apiError.js';
-import { containsPattern } from './likePattern.js';
+import { containsPattern } from '../db/likePattern.js';
 import { decodeRunCursor, encodeRunCursor } from './runCursor.js';
 
 const runColumns = {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../http/apiError.js';
-import { containsPattern } from './likePattern.js';
 import { decodeRunCursor, encodeRunCursor } from './runCursor.js';
 
 describe('run cursor', () => {
@@ -20,12 +19,5 @@ describe('run cursor', () => {
     Buffer.from('{"t":"x\' or 1=1 --","i":1}').toString('base64url'),
   ])('rejects %s with a 400', (text) => {
     expect(() => decodeRunCursor(text)).toThrow(ApiError);
-  });
-});
-
-describe('containsPattern', () => {
-  it('escapes LIKE metacharacters', () => {
-    expect(containsPattern('50%_off\\x')).toBe('%50\\%\\_off\\\\x%');
-    expect(containsPattern("it's")).toBe("%it's%");
   });
 });

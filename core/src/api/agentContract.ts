@@ -15,8 +15,16 @@ import { Cursor, PageLimit, paginatedResponse } from './paginationContract.js';
 
 /** Agent enrollment, heartbeat and the agents list. */
 
-/** Tokens are prefixed by kind so that a leaked token is recognisable and a misplaced one is caught. */
-export const tokenPrefixes = { enrollment: 'cfe_', agent: 'cfa_' } as const;
+/**
+ * Tokens are prefixed by kind so that a leaked token is recognisable and a misplaced one is
+ * caught: enrollment and agent tokens (agents), personal API tokens and session tokens (users).
+ */
+export const tokenPrefixes = {
+  enrollment: 'cfe_',
+  agent: 'cfa_',
+  personal: 'cfp_',
+  session: 'cfs_',
+} as const;
 
 const tokenBody = /^[A-Za-z0-9_-]{22,256}$/;
 

@@ -370,7 +370,8 @@ function parseDocument(
   }
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+/** A YAML mapping as JavaScript: an object that is not a list or binary data. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return (
     typeof value === 'object' &&
     value !== null &&

@@ -17,7 +17,7 @@
  */
 import jsYaml from 'js-yaml';
 import type { LoadedJob, LoadResult } from './parseManifestFile.js';
-import { isValidNamespace, namespaceFromPath } from './parseManifestFile.js';
+import { isPlainObject, isValidNamespace, namespaceFromPath } from './parseManifestFile.js';
 import { jobManifestSchema, manifestApiVersion, manifestKind } from './manifestSchema.js';
 
 /** Exported for the equivalence tests. The YAML 1.2 core schema exactly as the `yaml` library resolves plain scalars. */
@@ -132,10 +132,6 @@ function isTreeOfSaneSize(root: unknown): boolean {
     for (const child of Array.isArray(value) ? value : Object.values(value)) pending.push(child);
   }
   return true;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**
