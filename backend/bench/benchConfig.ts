@@ -29,6 +29,11 @@ export const BenchConfig = z.object({
   skipBuild: z.boolean().default(false),
   /** Run only these measurements (e.g. `--only=a,b`); default all. */
   only: z.array(z.enum(['a', 'b', 'b@500', 'c', 'd', 'e'])).optional(),
+  /** Extra Node flags for the backend server process, e.g. `--cpu-prof --cpu-prof-dir=prof`. */
+  serverNodeArgs: z
+    .string()
+    .default('')
+    .transform((text) => text.split(/\s+/).filter((word) => word !== '')),
 });
 export type BenchConfig = z.infer<typeof BenchConfig>;
 
@@ -36,7 +41,8 @@ const usage = `Usage: npm run bench -w backend [-- --skip-build] [-- --only=a,b,
 
 Environment: DATABASE_URL (a PostgreSQL server; default postgres://postgres@127.0.0.1:5432/test),
 BENCH_DURATION_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (10),
-BENCH_HISTORY_RUNS (1000000), BENCH_AGENTS (1000), BENCH_BATCH_SIZE (100).`;
+BENCH_HISTORY_RUNS (1000000), BENCH_AGENTS (1000), BENCH_BATCH_SIZE (100),
+BENCH_SERVER_NODE_ARGS (extra Node flags for the backend, e.g. --cpu-prof).`;
 
 export function loadBenchConfig(
   environment: NodeJS.ProcessEnv = process.env,
@@ -61,6 +67,7 @@ export function loadBenchConfig(
     historyRuns: blank(environment.BENCH_HISTORY_RUNS),
     agents: blank(environment.BENCH_AGENTS),
     batchSize: blank(environment.BENCH_BATCH_SIZE),
+    serverNodeArgs: blank(environment.BENCH_SERVER_NODE_ARGS),
     skipBuild,
     only,
   });

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
-import { openDatabase, type DatabaseHandle } from '../src/db/database.js';
+import { openDatabase, postgresConnection, type DatabaseHandle } from '../src/db/database.js';
 import { migrateDatabase } from '../src/db/migrateDatabase.js';
 import { agents } from '../src/db/schema.js';
 import { generateToken, hashToken } from '../src/http/credentials.js';
@@ -25,7 +25,12 @@ export interface BenchDatabase {
 
 export async function createBenchDatabase(serverUrl: string): Promise<BenchDatabase> {
   const name = `cronfleet_bench_${randomBytes(6).toString('hex')}`;
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  const connection = postgresConnection(serverUrl);
+  const admin = postgres(connection.url, {
+    ...(connection.path === undefined ? {} : { path: connection.path }),
+    max: 1,
+    onnotice: () => {},
+  });
   try {
     await admin.unsafe(`create database ${name}`);
   } catch (error) {

@@ -138,6 +138,7 @@ export function formatReport(measurements: readonly Measurement[]): string {
     'p99',
     'max',
     'server CPU/req',
+    'db CPU/req',
     'failed',
     'load',
   ];
@@ -147,6 +148,7 @@ export function formatReport(measurements: readonly Measurement[]): string {
       return [
         `(${measurement.id})`,
         measurement.label,
+        '—',
         '—',
         '—',
         '—',
@@ -171,6 +173,7 @@ export function formatReport(measurements: readonly Measurement[]): string {
       ms(p99),
       ms(result.latencyMs.max),
       result.serverCpuMsPerRequest === undefined ? '—' : ms(result.serverCpuMsPerRequest),
+      result.databaseCpuMsPerRequest === undefined ? '—' : ms(result.databaseCpuMsPerRequest),
       String(result.non2xx + result.errors + result.timeouts),
       measurement.loadAverage === undefined ? '' : measurement.loadAverage.toFixed(1),
     ];

@@ -5,7 +5,7 @@
  * p99, corrected for coordinated omission, is kept too and the worse of the two is reported.
  */
 import autocannon, { type AutocannonRequest, type AutocannonResult } from 'autocannon';
-import { processCpuMilliseconds } from './processCpu.js';
+import { postgresCpuMilliseconds, processCpuMilliseconds } from './processCpu.js';
 
 export interface LoadSpec {
   title: string;
@@ -43,21 +43,30 @@ export interface LoadResult {
   acknowledged: number;
   /** The server process's CPU milliseconds (user + system) per response of the measured run. */
   serverCpuMsPerRequest: number | undefined;
+  /**
+   * CPU milliseconds of the machine's PostgreSQL processes per response of the measured run
+   * (ended backends' time is lost: a rough figure when connections come and go).
+   */
+  databaseCpuMsPerRequest: number | undefined;
 }
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const warmUp = spec.warmUpSeconds > 0 ? await runAutocannon(spec, spec.warmUpSeconds) : undefined;
   const cpuBefore =
     spec.serverPid === undefined ? undefined : processCpuMilliseconds(spec.serverPid);
+  const databaseCpuBefore = postgresCpuMilliseconds();
   const measured = await runAutocannon(spec, spec.durationSeconds);
   const cpuAfter =
     spec.serverPid === undefined ? undefined : processCpuMilliseconds(spec.serverPid);
+  const databaseCpuAfter = postgresCpuMilliseconds();
+  const perResponse = (before: number | undefined, after: number | undefined) =>
+    before === undefined || after === undefined || measured.count === 0
+      ? undefined
+      : (after - before) / measured.count;
   return {
     ...summarise(spec.title, measured),
-    serverCpuMsPerRequest:
-      cpuBefore === undefined || cpuAfter === undefined || measured.count === 0
-        ? undefined
-        : (cpuAfter - cpuBefore) / measured.count,
+    serverCpuMsPerRequest: perResponse(cpuBefore, cpuAfter),
+    databaseCpuMsPerRequest: perResponse(databaseCpuBefore, databaseCpuAfter),
     warmUpFailures:
       warmUp === undefined
         ? 0
@@ -123,7 +132,10 @@ async function runAutocannon(spec: LoadSpec, durationSeconds: number): Promise<R
 function summarise(
   title: string,
   run: RawRun,
-): Omit<LoadResult, 'warmUpFailures' | 'acknowledged' | 'serverCpuMsPerRequest'> {
+): Omit<
+  LoadResult,
+  'warmUpFailures' | 'acknowledged' | 'serverCpuMsPerRequest' | 'databaseCpuMsPerRequest'
+> {
   const sorted = run.latencies.slice(0, run.count).sort();
   const { result } = run;
   const statusCodes = Object.fromEntries(

@@ -2,7 +2,7 @@
  * CPU time a process has used, from /proc/<pid>/stat (Linux). Divided by the requests served, it
  * is a cost per request that other load on the machine skews far less than requests per second.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Clock ticks per second of /proc/<pid>/stat on Linux (USER_HZ: 100 on every mainstream build). */
 const clockTicksPerSecond = 100;
@@ -20,4 +20,29 @@ export function processCpuMilliseconds(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * User + system CPU milliseconds of every PostgreSQL process on this machine (the postmaster and
+ * its backends, all named `postgres`), or undefined where /proc is unavailable. With the database
+ * on the same machine, it shows what each request costs the database.
+ */
+export function postgresCpuMilliseconds(): number | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  let total = 0;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
+    } catch {
+      continue; // the process ended meanwhile
+    }
+    total += processCpuMilliseconds(Number(entry)) ?? 0;
+  }
+  return total;
 }

@@ -200,7 +200,7 @@ async function measureBackend(state: RunState): Promise<void> {
   const { config, database, principals } = state;
   const server: ServerProcess = await startServerProcess({
     name: 'the Cronfleet backend',
-    args: ['dist/main.js', 'serve'],
+    args: [...config.serverNodeArgs, 'dist/main.js', 'serve'],
     cwd: backendDir,
     env: {
       PORT: '0',

@@ -14,6 +14,8 @@ describe('loadBackendConfig', () => {
       runRetentionDays: 90,
       cookieSecure: 'auto',
       corsOrigins: [],
+      lostRunAfterHours: 24,
+      commandTtlSeconds: 600,
       workers: true,
     });
     expect(config.frontendDir).toMatch(/frontend[\\/]dist$/);
@@ -24,10 +26,14 @@ describe('loadBackendConfig', () => {
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/cronfleet',
       CRONFLEET_CORS_ORIGINS: 'https://ops.example.com, https://b.example.com',
       CRONFLEET_WORKERS: 'false',
+      CRONFLEET_LOST_RUN_AFTER_HOURS: '48',
+      CRONFLEET_COMMAND_TTL_SECONDS: '120',
     });
     expect(config.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/cronfleet');
     expect(config.corsOrigins).toEqual(['https://ops.example.com', 'https://b.example.com']);
     expect(config.workers).toBe(false);
+    expect(config.lostRunAfterHours).toBe(48);
+    expect(config.commandTtlSeconds).toBe(120);
   });
 
   it('names the variable and the fix when a value is wrong', () => {
@@ -36,6 +42,12 @@ describe('loadBackendConfig', () => {
     expect(() => loadBackendConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL:/);
     expect(() => loadBackendConfig({ DATABASE_URL: 'mysql://x' })).toThrow(
       /DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/,
+    );
+    expect(() => loadBackendConfig({ CRONFLEET_LOST_RUN_AFTER_HOURS: '0' })).toThrow(
+      /CRONFLEET_LOST_RUN_AFTER_HOURS: must be at least 1 hour/,
+    );
+    expect(() => loadBackendConfig({ CRONFLEET_COMMAND_TTL_SECONDS: '5' })).toThrow(
+      /CRONFLEET_COMMAND_TTL_SECONDS: must be at least 30 seconds/,
     );
     expect(() => loadBackendConfig({ CRONFLEET_CORS_ORIGINS: 'not a url' })).toThrow(
       /CRONFLEET_CORS_ORIGINS: each origin must be a URL/,

@@ -65,7 +65,24 @@ export const BackendConfig = z
       .pipe(
         z.array(z.url({ message: 'each origin must be a URL such as https://ops.example.com' })),
       ),
-    /** Let background workers (retention, detection) run in this process. */
+    /**
+     * A run still `running` this many hours after it started is marked `lost` when its job sets
+     * no monitoring.maxRuntime (with one, maxRuntime decides).
+     */
+    lostRunAfterHours: z.coerce
+      .number({ message: 'must be a number of hours' })
+      .int('must be a whole number of hours')
+      .min(1, 'must be at least 1 hour')
+      .max(24 * 366, 'must be at most 8784 hours (a year)')
+      .default(24),
+    /** A reconcile-now or run-now request that no heartbeat picked up in this time is dropped. */
+    commandTtlSeconds: z.coerce
+      .number({ message: 'must be a number of seconds' })
+      .int('must be a whole number of seconds')
+      .min(30, 'must be at least 30 seconds (agents send a heartbeat every 30 s by default)')
+      .max(7 * 24 * 3600, 'must be at most 604800 seconds (a week)')
+      .default(600),
+    /** Let background workers (retention, lost runs) run in this process. */
     workers: booleanText.default(true),
   })
   .transform((config) => ({ ...config, dataDir: path.resolve(config.dataDir) }));
@@ -89,6 +106,8 @@ export const environmentVariables = {
   cookieSecure: 'CRONFLEET_COOKIE_SECURE',
   trustProxy: 'CRONFLEET_TRUST_PROXY',
   corsOrigins: 'CRONFLEET_CORS_ORIGINS',
+  lostRunAfterHours: 'CRONFLEET_LOST_RUN_AFTER_HOURS',
+  commandTtlSeconds: 'CRONFLEET_COMMAND_TTL_SECONDS',
   workers: 'CRONFLEET_WORKERS',
 } as const satisfies Record<keyof z.input<typeof BackendConfig>, string>;
 

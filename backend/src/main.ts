@@ -3,8 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { runBootstrapCommand } from './auth/bootstrapCommand.js';
 import { installationHasUsers } from './auth/bootstrapInstallation.js';
+import { listenForAgentCredentialChanges } from './http/agentCredentialCache.js';
 import { createApp } from './createApp.js';
 import { createLogger } from './http/requestLogging.js';
+import { startLostRunWorker } from './workers/lostRunWorker.js';
 import { startRetentionWorker } from './workers/retentionWorker.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
 import { MigrationError, migrateDatabase } from './db/migrateDatabase.js';
@@ -50,9 +52,13 @@ async function serve(config: BackendConfig, logger: Logger): Promise<void> {
     validateResponses: false,
   };
   const app = createApp(context);
+  // Other replicas' agent revocations evict this replica's cached agent credentials.
+  const stopListening = await listenForAgentCredentialChanges(context);
   // Background workers: safe on every replica at once (SKIP LOCKED); CRONFLEET_WORKERS=false
   // keeps them off this process.
-  const retention = config.workers ? startRetentionWorker(context) : undefined;
+  const workers = config.workers
+    ? [startRetentionWorker(context), startLostRunWorker(context)]
+    : [];
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -77,7 +83,8 @@ async function serve(config: BackendConfig, logger: Logger): Promise<void> {
     stopping = true;
     logger.info('stopping');
     server.close(() => {
-      void (retention?.stop() ?? Promise.resolve())
+      void Promise.all(workers.map((worker) => worker.stop()))
+        .then(() => stopListening())
         .then(() => database.close())
         .finally(() => process.exit(0));
     });

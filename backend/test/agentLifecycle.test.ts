@@ -301,6 +301,14 @@ describe('rename, relabel, revoke', () => {
 
   it('revokes an agent: its next calls get 401 with the reason', async () => {
     const enrolled = await enroll(await createEnrollmentToken(), enrollBody({ machine: 'stolen' }));
+    // A call first, so that the agent's credentials are in the app's cache when it is revoked.
+    const before = await api(
+      'POST',
+      '/api/v1/agents/heartbeat',
+      enrolled.agentToken,
+      apiExamples.heartbeatRequest,
+    );
+    expect(before.status).toBe(200);
     const revoked = await api('POST', `/api/v1/agents/${enrolled.agentId}/revoke`, operator.token, {
       reason: 'host decommissioned',
     });
@@ -351,6 +359,31 @@ describe('rename, relabel, revoke', () => {
         )
       ).status,
     ).toBe(401);
+  });
+
+  it('gives the reason too when the revocation lands between authentication and the write', async () => {
+    const enrolled = await enroll(await createEnrollmentToken(), enrollBody({ machine: 'raced' }));
+    const heartbeat = () =>
+      api('POST', '/api/v1/agents/heartbeat', enrolled.agentToken, apiExamples.heartbeatRequest);
+    expect((await heartbeat()).status).toBe(200);
+    // Revoked behind this replica's back (as by another replica whose NOTIFY has not arrived):
+    // the cached credentials still authenticate, and the heartbeat's own write finds the
+    // revocation.
+    await app.database.rows(
+      sql`update agents set revoked_at = now(), revoked_reason = 'moved to db-2' where id = ${enrolled.agentId}`,
+    );
+    const answer = await heartbeat();
+    expect(answer.status).toBe(401);
+    expect(answer.body.error.message).toBe(
+      'this agent was revoked: moved to db-2; enroll it again with a new enrollment token',
+    );
+    const inventory = await api('PUT', '/api/v1/agents/inventory', enrolled.agentToken, {
+      revision: null,
+      jobs: [],
+      unmanaged: [],
+    });
+    expect(inventory.status).toBe(401);
+    expect(inventory.body.error.message).toContain('revoked: moved to db-2;');
   });
 
   it('lets viewers read agents but neither change nor revoke them', async () => {

@@ -32,6 +32,10 @@ function counting(database: DatabaseHandle): DatabaseHandle & { statements: () =
       statements += 1;
       return database.rows(query);
     },
+    preparedRows: (query) => {
+      statements += 1;
+      return database.preparedRows(query);
+    },
     statements: () => statements,
   };
 }
@@ -87,11 +91,11 @@ describe('CheckInCommitter (group commit)', () => {
     await expect(alsoGood).resolves.toEqual({ accepted: 1, duplicates: 0 });
   });
 
-  it('never puts more than maxCheckInsPerWrite check-ins in one statement, but always one request', async () => {
+  it('never puts more than maxWeightPerWrite check-ins in one statement, but always one request', async () => {
     const db = counting(database);
     const committer = new CheckInCommitter(db, () => new Date(), {
       maxConcurrentWrites: 1,
-      maxCheckInsPerWrite: 3,
+      maxWeightPerWrite: 3,
     });
     const results = await Promise.all([
       committer.submit({ organizationId, agentId: agentA }, [start()]),

@@ -37,6 +37,7 @@ describe('migrations', () => {
     expect(first.applied).toBe(first.total);
     expect(first.total).toBeGreaterThan(0);
     expect(await publicTables(database)).toEqual([
+      'agent_commands',
       'agents',
       'api_tokens',
       'audit_log',

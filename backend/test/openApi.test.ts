@@ -145,6 +145,19 @@ describe('GET /api/v1/openapi.json', () => {
     expect(listRuns.responses['401']).toEqual({ $ref: '#/components/responses/Unauthorized' });
     expect(listRuns.responses['403']).toEqual({ $ref: '#/components/responses/Forbidden' });
     expect(listRuns.tags).toEqual(['runs']);
+    const runJob = document.paths['/api/v1/jobs/{namespace}/{name}/run']
+      ?.post as unknown as Operation;
+    expect(runJob.responses['409']).toEqual({ $ref: '#/components/responses/Conflict' });
+    expect(Object.keys(runJob.responses)).toEqual([
+      '202',
+      '400',
+      '401',
+      '403',
+      '404',
+      '409',
+      '413',
+      '500',
+    ]);
     const checkIns = document.paths['/api/v1/check-ins']?.post as unknown as Operation;
     expect(checkIns.tags).toEqual(['check-ins']);
     expect(checkIns.responses['413']).toEqual({ $ref: '#/components/responses/PayloadTooLarge' });

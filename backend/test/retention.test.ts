@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../src/db/database.js';
 import {
+  deleteExpiredAgentCommands,
   deleteExpiredRunBatch,
   deleteExpiredRuns,
   startRetentionWorker,
@@ -91,6 +92,41 @@ describe('retention worker', () => {
     } finally {
       await worker.stop();
     }
+  });
+
+  it('deletes agent commands queued before the retention, with the runs of a pass', async () => {
+    const queuedAt = (days: number) => new Date(now.getTime() - days * dayMs).toISOString();
+    const queue = (count: number, days: number) =>
+      app.database.rows(sql`
+        insert into agent_commands (organization_id, agent_id, type, requested_by_type, created_at,
+          expires_at)
+        select ${organizationId}, ${agentId}, 'reconcile', 'system', ${queuedAt(days)}::timestamptz,
+          ${queuedAt(days)}::timestamptz + interval '10 minutes'
+        from generate_series(1, ${count})`);
+    const countCommands = async () =>
+      (
+        await app.database.rows<{ count: number }>(
+          sql`select count(*)::int as count from agent_commands`,
+        )
+      )[0]?.count;
+    await app.database.rows(sql`delete from agent_commands`);
+    await queue(250, 91);
+    await queue(4, 89);
+    expect(
+      await deleteExpiredAgentCommands(app.database, new Date(now.getTime() - 90 * dayMs), 100),
+    ).toBe(250);
+    expect(await countCommands()).toBe(4);
+    await queue(3, 120);
+    const worker = startRetentionWorker(app.context, {
+      intervalMs: 3_600_000,
+      initialDelayMs: 3_600_000,
+    });
+    try {
+      await worker.runOnce();
+    } finally {
+      await worker.stop();
+    }
+    expect(await countCommands()).toBe(4);
   });
 
   it('lets two workers run at once: each expired run is deleted exactly once', async () => {

@@ -169,6 +169,8 @@ const samples: { [Name in ApiRouteName]: RouteSample } = {
     body: () => apiExamples.revokeAgentRequest,
     destructive: true,
   },
+  reconcileAgent: { params: () => ({ agentId: fixture.agentA }) },
+  runJob: { params: () => ({ namespace: namespaceA, name: jobA }), body: () => ({}) },
   listJobs: {},
   getStats: {},
 };

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { createApp } from '../src/createApp.js';
+import { openDatabase } from '../src/db/database.js';
 import { loadBackendConfig, type BackendConfig } from '../src/env.js';
 import type { AppContext } from '../src/http/appContext.js';
 import { createTestDatabase, type TestDatabase } from './testDatabase.js';
@@ -21,7 +22,24 @@ export interface TestApp {
  * on an ephemeral port of 127.0.0.1. Responses are validated against their schemas.
  */
 export async function startTestApp(overrides: Partial<BackendConfig> = {}): Promise<TestApp> {
-  const database = await createTestDatabase();
+  return serveTestApp(await createTestDatabase(), overrides);
+}
+
+/**
+ * A second replica of `primary`: its own app and connection pool on the same PostgreSQL
+ * database, as N stateless replicas behind a load balancer would run. PostgreSQL only.
+ */
+export async function startTestReplica(primary: TestApp): Promise<TestApp> {
+  const url = primary.database.url;
+  if (url === undefined) throw new Error('replicas need PostgreSQL (set DATABASE_URL)');
+  const handle = await openDatabase({ databaseUrl: url, dataDir: 'memory://' });
+  return serveTestApp({ ...handle, url }, {});
+}
+
+async function serveTestApp(
+  database: TestDatabase,
+  overrides: Partial<BackendConfig>,
+): Promise<TestApp> {
   let fixedNow: Date | undefined;
   const context: AppContext = {
     database,

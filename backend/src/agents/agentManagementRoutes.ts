@@ -1,6 +1,7 @@
 import { apiRoutes, type AgentDetail } from '@cronfleet/core/api';
 import { and, asc, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Express } from 'express';
+import { agentCredentialsChanged } from '../http/agentCredentialCache.js';
 import { recordAudit } from '../audit/recordAudit.js';
 import type { Database } from '../db/database.js';
 import { agents } from '../db/schema.js';
@@ -71,7 +72,8 @@ export function registerAgentManagementRoutes(app: Express, context: AppContext)
 
   mountRoute(app, context, apiRoutes.updateAgent, async ({ principal, params, body, request }) => {
     const now = context.now();
-    return db.transaction(async (tx) => {
+    let evict: (() => void) | undefined;
+    const detail = await db.transaction(async (tx) => {
       const scoped = and(
         eq(agents.id, params.agentId),
         eq(agents.organizationId, principal.organizationId),
@@ -90,6 +92,9 @@ export function registerAgentManagementRoutes(app: Express, context: AppContext)
           updatedAt: now,
         })
         .where(scoped);
+      // The agent principal carries its name: cached principals must see the new one.
+      if (body.name !== undefined)
+        evict = await agentCredentialsChanged(tx, context, params.agentId);
       const details: Record<string, unknown> = {};
       if (body.name !== undefined) details.name = { from: before.name, to: body.name };
       if (body.labels !== undefined) details.labels = { from: before.labels, to: body.labels };
@@ -105,11 +110,14 @@ export function registerAgentManagementRoutes(app: Express, context: AppContext)
       );
       return loadAgentDetail(tx, principal.organizationId, params.agentId, now);
     });
+    evict?.();
+    return detail;
   });
 
   mountRoute(app, context, apiRoutes.revokeAgent, async ({ principal, params, body, request }) => {
     const now = context.now();
-    return db.transaction(async (tx) => {
+    let evict: (() => void) | undefined;
+    const detail = await db.transaction(async (tx) => {
       const [revoked] = await tx
         .update(agents)
         .set({ revokedAt: now, revokedReason: body.reason, updatedAt: now })
@@ -123,6 +131,7 @@ export function registerAgentManagementRoutes(app: Express, context: AppContext)
         .returning({ id: agents.id, name: agents.name });
       // Revoking a revoked agent keeps the first revocation and its reason.
       if (revoked !== undefined) {
+        evict = await agentCredentialsChanged(tx, context, revoked.id);
         await recordAudit(
           tx,
           { principal, organizationId: principal.organizationId, request },
@@ -136,5 +145,7 @@ export function registerAgentManagementRoutes(app: Express, context: AppContext)
       }
       return loadAgentDetail(tx, principal.organizationId, params.agentId, now);
     });
+    evict?.();
+    return detail;
   });
 }

@@ -1,9 +1,19 @@
 import { apiRoutes, type InventoryJob } from '@cronfleet/core/api';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Express } from 'express';
+import { agentCredentialsChanged } from '../http/agentCredentialCache.js';
 import { recordAudit } from '../audit/recordAudit.js';
 import { agents, enrollmentTokens, jobInstances } from '../db/schema.js';
-import { unauthorized } from '../http/apiError.js';
+import { GroupCommit } from '../db/groupCommit.js';
+import { takePendingCommands } from './agentCommandQueue.js';
+import {
+  heartbeatColumns,
+  recordQuietHeartbeats,
+  type HeartbeatReport,
+} from './heartbeatWriter.js';
+import { type ApiError, unauthorized } from '../http/apiError.js';
+import { agentRevoked, type AgentPrincipal } from '../http/authenticate.js';
+import type { Database } from '../db/database.js';
 import type { AppContext } from '../http/appContext.js';
 import { generateToken, hashToken } from '../http/credentials.js';
 import { mountRoute } from '../http/mountRoute.js';
@@ -11,12 +21,27 @@ import { mountRoute } from '../http/mountRoute.js';
 /** Rows per INSERT of an inventory: 16 parameters each stays far below PostgreSQL's 65,535. */
 const inventoryInsertChunk = 1000;
 
-const revokedMeanwhile = () =>
-  unauthorized('this agent was revoked; enroll it again with a new enrollment token');
+/**
+ * The agent was authenticated, then revoked before its statement ran: the same 401 as the next
+ * call will get, reason included (the agent logs it and stops applying).
+ */
+async function revokedMeanwhile(
+  db: Pick<Database, 'select'>,
+  principal: AgentPrincipal,
+): Promise<ApiError> {
+  const [row] = await db
+    .select({ revokedReason: agents.revokedReason })
+    .from(agents)
+    .where(
+      and(eq(agents.id, principal.agentId), eq(agents.organizationId, principal.organizationId)),
+    );
+  return agentRevoked(row?.revokedReason ?? null);
+}
 
 /**
  * The agent protocol: enroll (enrollment token → agent id and agent token), heartbeat (one
- * UPDATE … RETURNING) and inventory (the agent's job instances replaced in one transaction).
+ * UPDATE … RETURNING, plus the hand-over of queued commands when there are some) and inventory
+ * (the agent's job instances replaced in one transaction).
  */
 export function registerAgentProtocolRoutes(app: Express, context: AppContext): void {
   const { db } = context.database;
@@ -24,7 +49,8 @@ export function registerAgentProtocolRoutes(app: Express, context: AppContext): 
   mountRoute(app, context, apiRoutes.enroll, async ({ principal, body, request }) => {
     const now = context.now();
     const agentToken = generateToken('agent');
-    return db.transaction(async (tx) => {
+    let evict: (() => void) | undefined;
+    const enrolled = await db.transaction(async (tx) => {
       // Take one use, atomically: under concurrency a token with maxUses N enrolls exactly N
       // agents (the row lock makes the next UPDATE re-check `uses` after this one commits).
       const [token] = await tx
@@ -79,6 +105,8 @@ export function registerAgentProtocolRoutes(app: Express, context: AppContext): 
           created: sql<boolean>`(xmax = 0)`,
         });
       if (agent === undefined) throw new Error('the agent was not inserted');
+      // Re-enrolling replaces the token: the old one must stop working everywhere.
+      if (!agent.created) evict = await agentCredentialsChanged(tx, context, agent.id);
       await recordAudit(
         tx,
         { principal, organizationId: principal.organizationId, request },
@@ -100,38 +128,40 @@ export function registerAgentProtocolRoutes(app: Express, context: AppContext): 
         heartbeatIntervalSeconds: agent.heartbeatIntervalSeconds,
       };
     });
+    evict?.();
+    return enrolled;
   });
 
+  // Nearly always no command waits: then the heartbeat joins the others in flight in one UPDATE,
+  // as cheap as before commands existed (the pending count is a column of the row it updates).
+  const quietHeartbeats = new GroupCommit((heartbeats: readonly HeartbeatReport[]) =>
+    recordQuietHeartbeats(context.database, heartbeats, context.now()),
+  );
+
   mountRoute(app, context, apiRoutes.heartbeat, async ({ principal, body }) => {
-    // One statement: the route is called by every agent every interval. Its commit does not
-    // wait for the WAL flush (synchronous_commit off, for this transaction only): a heartbeat
-    // only reports state that the next one replaces, so losing the last fraction of a second of
-    // them in a database crash is harmless, and not waiting for fsync makes it ~10× cheaper.
-    const [row] = await db
-      .update(agents)
-      .set({
-        conditions: body.conditions,
-        lastAppliedRevision: body.lastAppliedRevision,
-        lastAttemptedRevision: body.lastAttemptedRevision,
-        // The contract rejects URLs that carry credentials.
-        repositoryUrl: body.repository.url,
-        repositoryBranch: body.repository.branch,
-        errors: body.errors,
-        version: body.version,
-        lastHeartbeatAt: context.now(),
-      })
-      .where(
-        and(
-          eq(agents.id, principal.agentId),
-          eq(agents.organizationId, principal.organizationId),
-          isNull(agents.revokedAt),
-          sql`set_config('synchronous_commit', 'off', true) = 'off'`,
-        ),
-      )
-      .returning({ heartbeatIntervalSeconds: agents.heartbeatIntervalSeconds });
-    if (row === undefined) throw revokedMeanwhile();
-    // No command queue yet: reconcile-now and run-now commands are not issued.
-    return { heartbeatIntervalSeconds: row.heartbeatIntervalSeconds, commands: [] };
+    const interval = await quietHeartbeats.submit({ agent: principal, request: body });
+    if (interval !== null) return { heartbeatIntervalSeconds: interval, commands: [] };
+    const now = context.now();
+    const report = { ...heartbeatColumns(body), lastHeartbeatAt: now };
+    // Commands wait (or the agent was revoked meanwhile). The report and the hand-over commit
+    // together, durably: a heartbeat that fails leaves the commands queued for the next one, and
+    // one that commits hands them over exactly once.
+    return db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(agents)
+        .set({ ...report, pendingCommandCount: 0 })
+        .where(
+          and(
+            eq(agents.id, principal.agentId),
+            eq(agents.organizationId, principal.organizationId),
+            isNull(agents.revokedAt),
+          ),
+        )
+        .returning({ heartbeatIntervalSeconds: agents.heartbeatIntervalSeconds });
+      if (row === undefined) throw await revokedMeanwhile(tx, principal);
+      const commands = await takePendingCommands(tx, principal, now);
+      return { heartbeatIntervalSeconds: row.heartbeatIntervalSeconds, commands };
+    });
   });
 
   mountRoute(app, context, apiRoutes.putInventory, async ({ principal, body }) => {
@@ -168,7 +198,7 @@ export function registerAgentProtocolRoutes(app: Express, context: AppContext): 
           ),
         )
         .for('update');
-      if (agent === undefined) throw revokedMeanwhile();
+      if (agent === undefined) throw await revokedMeanwhile(tx, principal);
       await tx
         .delete(jobInstances)
         .where(

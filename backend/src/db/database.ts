@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import type { SQL } from 'drizzle-orm';
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
@@ -15,6 +15,22 @@ export interface DatabaseHandle {
   readonly driver: 'postgres' | 'pglite';
   /** Runs raw SQL and returns its rows, whatever the driver. */
   rows<Row>(query: SQL): Promise<Row[]>;
+  /**
+   * Like {@link rows}, as a named prepared statement on PostgreSQL: each connection parses it once
+   * and, after a few runs, plans it once. For the hot statements (check-ins, heartbeats), whose
+   * text never changes; drizzle sends everything else unprepared. PGlite runs it like `rows`.
+   */
+  preparedRows<Row>(query: SQL): Promise<Row[]>;
+  /**
+   * LISTEN on a channel (PostgreSQL only): `onMessage` gets each NOTIFY payload, `onListen` runs
+   * each time the subscription is (re)established, since notifications sent while disconnected
+   * are lost. Resolves once listening, with a function that stops it.
+   */
+  listen?(
+    channel: string,
+    onMessage: (payload: string) => void,
+    onListen: () => void,
+  ): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -33,21 +49,50 @@ function rowsOf<Row>(result: unknown): Row[] {
 }
 
 /**
+ * postgres.js options for a DATABASE_URL. A libpq-style `?host=/run/postgresql` (a directory) means
+ * PostgreSQL's Unix socket in that directory, which postgres.js takes as the `path` option: on a
+ * machine that also runs the database, it spares every statement the TCP loopback.
+ */
+export function postgresConnection(databaseUrl: string): { url: string; path?: string } {
+  const url = new URL(databaseUrl);
+  const socketDirectory = url.searchParams.get('host');
+  if (socketDirectory === null || !socketDirectory.startsWith('/')) return { url: databaseUrl };
+  url.searchParams.delete('host');
+  const port = url.port === '' ? '5432' : url.port;
+  return { url: url.toString(), path: `${socketDirectory.replace(/\/$/, '')}/.s.PGSQL.${port}` };
+}
+
+/**
  * Opens PostgreSQL through postgres.js when a URL is given, else embedded PGlite (one process,
  * data on local disk: for a laptop or a single small installation).
  */
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
   if (options.databaseUrl !== undefined) {
-    const client = postgres(options.databaseUrl, {
+    const { url, path } = postgresConnection(options.databaseUrl);
+    const client = postgres(url, {
+      ...(path === undefined ? {} : { path }),
       max: options.poolSize ?? 10,
       onnotice: () => {},
       connection: { application_name: 'cronfleet-backend' },
     });
     const db = drizzlePostgres(client, { schema }) as unknown as Database;
+    const dialect = new PgDialect();
     return {
       db,
       driver: 'postgres',
       rows: async <Row>(query: SQL) => rowsOf<Row>(await db.execute(query)),
+      preparedRows: async <Row>(query: SQL) => {
+        const { sql: text, params } = dialect.sqlToQuery(query);
+        return [
+          ...(await client.unsafe(text, params as postgres.ParameterOrJSON<never>[], {
+            prepare: true,
+          })),
+        ] as Row[];
+      },
+      listen: async (channel, onMessage, onListen) => {
+        const subscription = await client.listen(channel, onMessage, onListen);
+        return () => subscription.unlisten();
+      },
       close: () => client.end({ timeout: 5 }),
     };
   }
@@ -59,6 +104,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     db,
     driver: 'pglite',
     rows: async <Row>(query: SQL) => rowsOf<Row>(await db.execute(query)),
+    preparedRows: async <Row>(query: SQL) => rowsOf<Row>(await db.execute(query)),
     close: () => client.close(),
   };
 }

@@ -36,6 +36,7 @@ export const runStatusEnum = pgEnum('run_status', [
   'lost',
 ]);
 export const actorTypeEnum = pgEnum('actor_type', ['user', 'api_token', 'agent', 'system']);
+export const agentCommandTypeEnum = pgEnum('agent_command_type', ['reconcile', 'run']);
 
 export const organizations = pgTable('organizations', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -192,6 +193,12 @@ export const agents = pgTable(
     repositoryBranch: text('repository_branch'),
     revokedAt: timestampTz('revoked_at'),
     revokedReason: text('revoked_reason'),
+    /**
+     * Commands queued since the agent last picked its commands up (some may have expired since).
+     * The heartbeat reads this from the row it updates anyway: while it is 0, the heartbeat is
+     * one statement and never looks at agent_commands.
+     */
+    pendingCommandCount: integer('pending_command_count').notNull().default(0),
     createdAt: createdAt(),
     updatedAt: timestampTz('updated_at').notNull().defaultNow(),
   },
@@ -291,6 +298,42 @@ export const runs = pgTable(
       .on(table.organizationId, table.startedAt)
       .where(sql`${table.status} = 'running'`),
     index('runs_created_idx').on(table.createdAt),
+  ],
+);
+
+/**
+ * Reconcile-now and run-now requests, one row per agent asked. Delivered once, in the agent's
+ * next heartbeat answer (delivered_at is set in the heartbeat's transaction); dropped when not
+ * delivered by expires_at. Kept as history until the retention worker deletes them with the runs
+ * of the same age.
+ */
+export const agentCommands = pgTable(
+  'agent_commands',
+  {
+    /** The request id the operator gets back (and, for a run, the run id the agent uses). */
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    agentId: uuid('agent_id')
+      .notNull()
+      .references(() => agents.id, { onDelete: 'cascade' }),
+    type: agentCommandTypeEnum('type').notNull(),
+    /** The job, for `run` commands. */
+    namespace: text('namespace'),
+    name: text('name'),
+    requestedByType: actorTypeEnum('requested_by_type').notNull(),
+    requestedById: text('requested_by_id'),
+    createdAt: createdAt(),
+    expiresAt: timestampTz('expires_at').notNull(),
+    deliveredAt: timestampTz('delivered_at'),
+  },
+  (table) => [
+    // The commands an agent has yet to pick up: only those rows, so it stays tiny.
+    index('agent_commands_pending_idx')
+      .on(table.agentId, table.createdAt)
+      .where(sql`${table.deliveredAt} is null`),
+    index('agent_commands_created_idx').on(table.createdAt),
   ],
 );
 

@@ -4,7 +4,8 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Request } from 'express';
 import type { Database } from '../db/database.js';
 import { agents, apiTokens, enrollmentTokens, memberships, sessions } from '../db/schema.js';
-import { forbidden, unauthorized } from './apiError.js';
+import { type ApiError, forbidden, unauthorized } from './apiError.js';
+import { agentCredentialCacheOf } from './agentCredentialCache.js';
 import type { AppContext } from './appContext.js';
 import { hashToken, kindOfToken } from './credentials.js';
 
@@ -160,26 +161,41 @@ function prepareAgentByTokenHash(db: Database) {
     .prepare('cronfleet_agent_by_token_hash');
 }
 
+/**
+ * The 401 of a revoked agent. The agent reads the reason back out of this message
+ * (agent/src/control/agentLink.ts, revocationReason): keep the two in step.
+ */
+export function agentRevoked(reason: string | null): ApiError {
+  return unauthorized(
+    `this agent was revoked${reason ? `: ${reason}` : ''}; enroll it again with a new enrollment token`,
+  );
+}
+
 async function agentFromToken(context: AppContext, token: string): Promise<AgentPrincipal> {
+  const tokenHash = hashToken(token);
+  const cache = agentCredentialCacheOf(context);
+  const cached = cache.get(tokenHash);
+  if (cached !== undefined) return cached;
+  const generation = cache.generation;
   const { db } = context.database;
   let query = agentByTokenHash.get(db);
   if (query === undefined) {
     query = prepareAgentByTokenHash(db);
     agentByTokenHash.set(db, query);
   }
-  const [row] = await query.execute({ tokenHash: hashToken(token) });
+  const [row] = await query.execute({ tokenHash });
   if (row === undefined) throw unauthorized('unknown agent token; enroll the agent again');
   if (row.revokedAt !== null) {
-    throw unauthorized(
-      `this agent was revoked${row.revokedReason ? `: ${row.revokedReason}` : ''}; enroll it again with a new enrollment token`,
-    );
+    throw agentRevoked(row.revokedReason);
   }
-  return {
+  const principal: AgentPrincipal = {
     kind: 'agent',
     organizationId: row.organizationId,
     agentId: row.id,
     agentName: row.name,
   };
+  cache.set(tokenHash, principal, generation);
+  return principal;
 }
 
 async function enrollmentFromToken(

@@ -69,7 +69,9 @@ export function mountRoute<Route extends ApiRouteDefinition>(
         requirePermission(principal as UserPrincipal, route.permission ?? 'admin');
       }
     }
-    if (route.body !== undefined && !request.is('application/json')) {
+    // Express 5 leaves the body undefined unless the JSON parser (mounted on /api) parsed one,
+    // which it does only for a JSON content type.
+    if (route.body !== undefined && request.body === undefined) {
       throw badRequest(
         `send the request body as JSON with the header Content-Type: application/json (got ${request.get('content-type') ?? 'no Content-Type'})`,
         [{ path: '(root)', message: 'expected a JSON body' }],
@@ -94,6 +96,13 @@ export function mountRoute<Route extends ApiRouteDefinition>(
       }
     }
     if (route.successStatus === 204) response.status(204).end();
-    else response.status(route.successStatus).json(result);
+    else if (request.method === 'GET') response.status(route.successStatus).json(result);
+    else {
+      // A write's answer is never cached or revalidated: no ETag (a hash of every body) and no
+      // freshness check, which res.json would spend on each agent call.
+      response.statusCode = route.successStatus;
+      response.setHeader('Content-Type', 'application/json; charset=utf-8');
+      response.end(JSON.stringify(result));
+    }
   });
 }

@@ -140,6 +140,16 @@ const errorResponses = {
   Internal: errorResponse('internal: an unexpected error; the server log has the details.'),
 };
 
+/** The routes that may answer 409 (the state forbids it: a revoked agent, the last admin, …). */
+const conflictingRoutes = new Set([
+  'bootstrap',
+  'addUser',
+  'changeUserRole',
+  'removeUser',
+  'reconcileAgent',
+  'runJob',
+]);
+
 const ref = (name: keyof typeof errorResponses) => ({ $ref: `#/components/responses/${name}` });
 
 class SchemaCollector {
@@ -252,6 +262,7 @@ function operationOf(route: ApiRouteDefinition, collector: SchemaCollector): Ope
   if (route.auth !== 'none') responses['401'] = ref('Unauthorized');
   if (route.auth === 'user') responses['403'] = ref('Forbidden');
   if (route.params !== undefined) responses['404'] = ref('NotFound');
+  if (conflictingRoutes.has(route.name)) responses['409'] = ref('Conflict');
   if (route.body !== undefined) responses['413'] = ref('PayloadTooLarge');
   if (route.name === 'enroll' || route.name === 'login' || route.name === 'bootstrap') {
     responses['429'] = ref('RateLimited');

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestHandler } from 'express';
+import { performance } from 'node:perf_hooks';
+import type { Request, RequestHandler, Response } from 'express';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
-import { pinoHttp } from 'pino-http';
 import type { Principal } from './authenticate.js';
 
 /** Body and object fields whose values never reach a log line, at any of the first three levels. */
@@ -55,42 +55,74 @@ export function requestIdOf(request: IncomingMessage): string | undefined {
 
 const probePaths = new Set(['/healthz', '/readyz', '/metrics']);
 
+/** The access-log level: errors for 5xx, debug for probes, info for everything else. */
+function accessLogLevel(request: IncomingMessage, statusCode: number): 'error' | 'debug' | 'info' {
+  if (statusCode >= 500) return 'error';
+  const path = (request.url ?? '').split('?')[0] ?? '';
+  return probePaths.has(path) ? 'debug' : 'info';
+}
+
+/** Who called, once the route authenticated the caller (response.locals.principal). */
+function principalFields(response: ServerResponse): Record<string, string> {
+  const principal = (response as { locals?: { principal?: Principal } }).locals?.principal;
+  if (principal === undefined) return {};
+  return {
+    organizationId: principal.organizationId,
+    ...(principal.kind === 'agent' ? { agentId: principal.agentId } : {}),
+    ...(principal.kind === 'user' ? { userId: principal.userId } : {}),
+  };
+}
+
 /**
- * pino-http: one line per request when its response is finished, with the request id (taken from
+ * One access-log line per request when its response is finished, with the request id (taken from
  * X-Request-Id or generated, and echoed in the X-Request-Id response header), the organization and
- * agent once the route authenticated the caller (response.locals.principal), the status and the
- * time taken. `request.log` is a child logger carrying the request id for handlers to use. 5xx
+ * agent or user once the route authenticated the caller, the status and the time taken. 5xx
  * answers are logged at error; probes (/healthz, /readyz, /metrics) at debug so they do not flood
  * the log. Authorization, Cookie and Set-Cookie headers and token/password fields are redacted.
+ *
+ * `request.log` is a child logger carrying the request id (`reqId`) for handlers; it is made only
+ * when a handler uses it, and the access line is built only when its level is enabled: the agent
+ * calls are the hot path, and a replica logging at warn should not pay for lines it drops.
  */
-export function requestLogging(logger: Logger): RequestHandler {
-  return pinoHttp({
-    logger,
-    redact: logRedaction,
-    quietReqLogger: true,
-    genReqId: (request: IncomingMessage, response: ServerResponse) => {
-      const supplied = request.headers['x-request-id'];
-      const id =
-        typeof supplied === 'string' && acceptableRequestId.test(supplied)
-          ? supplied
-          : randomUUID();
-      response.setHeader(requestIdHeader, id);
-      return id;
-    },
-    customProps: (_request: IncomingMessage, response: ServerResponse) => {
-      const locals = (response as { locals?: { principal?: Principal } }).locals;
-      const principal = locals?.principal;
-      if (principal === undefined) return {};
-      return {
-        organizationId: principal.organizationId,
-        ...(principal.kind === 'agent' ? { agentId: principal.agentId } : {}),
-        ...(principal.kind === 'user' ? { userId: principal.userId } : {}),
-      };
-    },
-    customLogLevel: (request: IncomingMessage, response: ServerResponse, error?: Error) => {
-      if (error !== undefined || response.statusCode >= 500) return 'error';
-      const path = (request.url ?? '').split('?')[0] ?? '';
-      return probePaths.has(path) ? 'debug' : 'info';
-    },
-  }) as unknown as RequestHandler;
+export function requestLogging(
+  logger: Logger,
+  options: {
+    /** Called once per request whose response was sent in full, with its duration. */
+    onEnd?: (request: Request, response: Response, seconds: number) => void;
+  } = {},
+): RequestHandler {
+  const accessLog = logger.child({}, { redact: logRedaction });
+  const { onEnd } = options;
+  return (request, response, next) => {
+    const started = performance.now();
+    const supplied = request.headers['x-request-id'];
+    const id =
+      typeof supplied === 'string' && acceptableRequestId.test(supplied) ? supplied : randomUUID();
+    response.setHeader(requestIdHeader, id);
+    (request as { id?: string }).id = id;
+    let child: Logger | undefined;
+    Object.defineProperty(request, 'log', {
+      configurable: true,
+      enumerable: false,
+      get: () => (child ??= accessLog.child({ reqId: id })),
+    });
+    // A server response emits 'close' once, after 'finish' or when the connection dropped first.
+    response.once('close', () => {
+      const elapsedMs = performance.now() - started;
+      const aborted = !response.writableFinished;
+      if (!aborted) onEnd?.(request, response, elapsedMs / 1000);
+      const level = aborted ? 'warn' : accessLogLevel(request, response.statusCode);
+      if (!accessLog.isLevelEnabled(level)) return;
+      accessLog[level](
+        {
+          req: { id, method: request.method, url: request.originalUrl, headers: request.headers },
+          res: { statusCode: response.statusCode, headers: response.getHeaders() },
+          responseTime: Math.round(elapsedMs),
+          ...principalFields(response),
+        },
+        aborted ? 'request aborted' : 'request completed',
+      );
+    });
+    next();
+  };
 }

@@ -212,18 +212,22 @@ function routeLabel(request: Request, response: Response): string {
   return 'unmatched';
 }
 
-/** Times every request into cronfleet_http_request_duration_seconds. Mount it first. */
-export function requestDurationMiddleware(metrics: AppMetrics): RequestHandler {
-  return (request, response, next) => {
-    const stop = metrics.httpRequestDuration.startTimer();
-    response.once('finish', () => {
-      stop({
+/**
+ * Records a request's duration into cronfleet_http_request_duration_seconds: the `onEnd` of
+ * requestLogging, which is mounted first and already listens for every request's end.
+ */
+export function observeRequestDuration(
+  metrics: AppMetrics,
+): (request: Request, response: Response, seconds: number) => void {
+  return (request, response, seconds) => {
+    metrics.httpRequestDuration.observe(
+      {
         method: request.method,
         route: routeLabel(request, response),
         status: String(response.statusCode),
-      });
-    });
-    next();
+      },
+      seconds,
+    );
   };
 }
 

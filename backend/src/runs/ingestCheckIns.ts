@@ -96,7 +96,7 @@ export async function ingestCheckInSubmissions(
       startedAt: utcMilliseconds(start.startedAt),
       revision: start.revision,
     }));
-    const inserted = await database.rows<{ agent_id: string; run_id: string }>(sql`
+    const inserted = await database.preparedRows<{ agent_id: string; run_id: string }>(sql`
       insert into runs as r (run_id, organization_id, agent_id, namespace, name, attempt, trigger,
         status, scheduled_at, started_at, revision, start_received, finish_received, created_at, updated_at)
       select u."runId", u."organizationId", u."agentId", u.namespace, u.name,
@@ -132,7 +132,7 @@ export async function ingestCheckInSubmissions(
       outputTruncated: finish.outputTruncated,
       revision: finish.revision,
     }));
-    const inserted = await database.rows<{ agent_id: string; run_id: string }>(sql`
+    const inserted = await database.preparedRows<{ agent_id: string; run_id: string }>(sql`
       insert into runs as r (run_id, organization_id, agent_id, namespace, name, attempt, status,
         started_at, finished_at, duration_ms, exit_code, signal, output_head, output_tail,
         output_truncated, revision, start_received, finish_received, created_at, updated_at)

@@ -49,6 +49,33 @@ export async function deleteExpiredRuns(
   }
 }
 
+/**
+ * Deletes the reconcile-now and run-now requests queued before `cutoff`, in batches like the
+ * runs (SKIP LOCKED), and answers how many. They are history once delivered or expired; the
+ * audit log keeps who asked for what.
+ */
+export async function deleteExpiredAgentCommands(
+  database: DatabaseHandle,
+  cutoff: Date,
+  batchSize = retentionBatchSize,
+): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const rows = await database.rows<{ id: string }>(sql`
+      delete from agent_commands
+      where id in (
+        select id from agent_commands
+        where created_at < ${cutoff.toISOString()}::timestamptz
+        order by created_at
+        limit ${batchSize}
+        for update skip locked
+      )
+      returning id`);
+    total += rows.length;
+    if (rows.length < batchSize) return total;
+  }
+}
+
 export interface RetentionWorkerOptions {
   /** Time between passes; default one hour. */
   intervalMs?: number;
@@ -59,9 +86,10 @@ export interface RetentionWorkerOptions {
 }
 
 /**
- * Deletes runs older than `config.runRetentionDays` (by when they were recorded), every
- * `intervalMs`, in batches. Safe on every replica at once (SKIP LOCKED). `runOnce()` runs a pass
- * now and answers how many runs it deleted; `stop()` ends the schedule after the current batch.
+ * Deletes runs older than `config.runRetentionDays` (by when they were recorded), and agent
+ * commands queued as long ago, every `intervalMs`, in batches. Safe on every replica at once
+ * (SKIP LOCKED). `runOnce()` runs a pass now and answers how many runs it deleted; `stop()` ends
+ * the schedule after the current batch.
  */
 export function startRetentionWorker(
   context: AppContext,
@@ -80,9 +108,21 @@ export function startRetentionWorker(
         ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
         shouldStop: () => stopping,
       });
-      if (deleted > 0) {
+      const commandsDeleted = stopping
+        ? 0
+        : await deleteExpiredAgentCommands(
+            context.database,
+            new Date(context.now().getTime() - context.config.runRetentionDays * dayMs),
+            options.batchSize,
+          );
+      if (deleted > 0 || commandsDeleted > 0) {
         context.logger.info(
-          { worker: 'retention', deleted, retentionDays: context.config.runRetentionDays },
+          {
+            worker: 'retention',
+            deleted,
+            commandsDeleted,
+            retentionDays: context.config.runRetentionDays,
+          },
           'deleted expired runs',
         );
       }

@@ -113,6 +113,11 @@ describe('HeartbeatRequest', () => {
     expect(HeartbeatRequest.parse(first)).toEqual(first);
   });
 
+  it('allows no repository while the agent has none configured', () => {
+    const unconfigured = { ...apiExamples.heartbeatRequest, repository: null };
+    expect(HeartbeatRequest.parse(unconfigured)).toEqual(unconfigured);
+  });
+
   it('rejects a short or symbolic revision', () => {
     for (const revision of ['4b825dc', 'main', '4B825DC642CB6EB9A060E54BF8D69288FBEE4904']) {
       const issues = issuesOf(

@@ -206,7 +206,8 @@ export const HeartbeatRequest = z.object({
   lastAppliedRevision: Revision.nullable(),
   /** The last revision the agent tried to apply; null before the first attempt. */
   lastAttemptedRevision: Revision.nullable(),
-  repository: RepositoryRef,
+  /** The repository and ref the agent follows; null while none is configured. */
+  repository: RepositoryRef.nullable(),
   errors: z.array(ManifestErrorReport).max(1000),
   version: SemVer,
 });

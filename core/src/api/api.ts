@@ -6,6 +6,7 @@ export * from './fieldContract.js';
 export * from './errorContract.js';
 export * from './paginationContract.js';
 export * from './agentContract.js';
+export * from './agentCommandContract.js';
 export * from './inventoryContract.js';
 export * from './checkInContract.js';
 export * from './runContract.js';

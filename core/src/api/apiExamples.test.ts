@@ -15,6 +15,7 @@ import {
   HeartbeatResponse,
   ListAgentsResponse,
 } from './agentContract.js';
+import { AgentCommandReceipt, RunJobRequest, RunJobResponse } from './agentCommandContract.js';
 import { apiExamples } from './apiExamples.js';
 import { apiRoutes } from './apiRoutes.js';
 import {
@@ -86,6 +87,9 @@ const schemaOf: Record<keyof typeof apiExamples, z.ZodType> = {
   updateAgentRequest: UpdateAgentRequest,
   revokeAgentRequest: RevokeAgentRequest,
   revokedAgentDetail: AgentDetail,
+  reconcileReceipt: AgentCommandReceipt,
+  runJobRequest: RunJobRequest,
+  runJobResponse: RunJobResponse,
   jobSummary: JobSummary,
   listJobsResponse: ListJobsResponse,
   statsResponse: StatsResponse,

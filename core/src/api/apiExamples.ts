@@ -1,3 +1,4 @@
+import type { AgentCommandReceipt, RunJobRequest, RunJobResponse } from './agentCommandContract.js';
 import type {
   Agent,
   AgentDetail,
@@ -51,6 +52,7 @@ import type {
 const revision = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 const agentId = '0b6f1c1e-5d2a-4c3b-9f5e-8a7d6c5b4a39';
 const runId = '3f1c2a9e-8d4b-4f0e-9a61-2b7c5d8e9f10';
+const runRequestId = '9e2d1c4b-7a6f-4e3d-8c2b-1a0f9e8d7c6b';
 
 const enrollRequest: EnrollRequest = {
   name: 'db-1',
@@ -109,7 +111,7 @@ const heartbeatResponse: HeartbeatResponse = {
       type: 'run',
       namespace: 'production',
       name: 'nightly-db-backup',
-      requestId: '9e2d1c4b-7a6f-4e3d-8c2b-1a0f9e8d7c6b',
+      requestId: runRequestId,
     },
   ],
 };
@@ -390,6 +392,33 @@ const revokedAgentDetail: AgentDetail = {
   updatedAt: '2024-05-03T12:00:00.000Z',
 };
 
+const reconcileReceipt: AgentCommandReceipt = {
+  requestId: '1d7e3b5a-9c2f-4e8d-a6b1-0f4c7e2d9a35',
+  type: 'reconcile',
+  agentId,
+  agentName: 'db-1',
+  createdAt: '2024-05-01T09:15:00.000Z',
+  expiresAt: '2024-05-01T09:25:00.000Z',
+};
+
+const runJobRequest: RunJobRequest = { agentId };
+
+const runJobResponse: RunJobResponse = {
+  namespace: 'production',
+  name: 'nightly-db-backup',
+  requests: [
+    {
+      // The agent records the run it starts under this id: GET /api/v1/runs/{requestId}.
+      requestId: runRequestId,
+      type: 'run',
+      agentId,
+      agentName: 'db-1',
+      createdAt: '2024-05-01T09:15:00.000Z',
+      expiresAt: '2024-05-01T09:25:00.000Z',
+    },
+  ],
+};
+
 const jobSummary: JobSummary = {
   namespace: 'production',
   name: 'nightly-db-backup',
@@ -495,6 +524,9 @@ export const apiExamples = {
   updateAgentRequest,
   revokeAgentRequest,
   revokedAgentDetail,
+  reconcileReceipt,
+  runJobRequest,
+  runJobResponse,
   jobSummary,
   listJobsResponse,
   statsResponse,

@@ -20,7 +20,7 @@ describe('apiRoutes', () => {
   });
 
   it('marks exactly the routes that mint something as not idempotent, and every GET as idempotent', () => {
-    // A retried call of one of these would create a second agent, token, session or user.
+    // A retried call of one of these would create a second agent, token, session, user or run.
     expect(
       routes
         .filter(([, route]) => !route.idempotent)
@@ -33,6 +33,7 @@ describe('apiRoutes', () => {
       'createEnrollmentToken',
       'enroll',
       'login',
+      'runJob',
     ]);
     for (const [, route] of routes) {
       if (route.method === 'GET') {

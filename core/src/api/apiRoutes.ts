@@ -1,4 +1,5 @@
 import { agentAdminRoutes } from './agentAdminRoutes.js';
+import { agentCommandRoutes } from './agentCommandRoutes.js';
 import { defineRoute, type ApiRouteDefinition } from './apiRouteDefinition.js';
 import { authRoutes } from './authRoutes.js';
 import { runQueryRoutes } from './runQueryRoutes.js';
@@ -110,6 +111,7 @@ export const apiRoutes = {
   ...protocolRoutes,
   ...authRoutes,
   ...agentAdminRoutes,
+  ...agentCommandRoutes,
   ...runQueryRoutes,
 } as const;
 

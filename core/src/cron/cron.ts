@@ -20,5 +20,12 @@ export {
   previousFireTime,
 } from './cronSchedule.js';
 export type { NextFireOptions } from './cronSchedule.js';
-export { InvalidTimeZoneError, isValidTimeZone, systemTimeZone } from './zonedTime.js';
+export {
+  InvalidTimeZoneError,
+  isValidTimeZone,
+  systemTimeZone,
+  zoneOffsets,
+  type OffsetSegment,
+  type ZoneOffsets,
+} from './zonedTime.js';
 export { describeCron } from './describeCron.js';

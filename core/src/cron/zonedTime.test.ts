@@ -92,3 +92,33 @@ describe('zoneOffsets', () => {
     }
   });
 });
+
+describe('UTC without time-zone data', () => {
+  it('answers the names of UTC at once, with the offsets Intl gives', () => {
+    const start = Date.parse('2026-03-29T00:00:00Z') / 60_000;
+    for (const zone of [
+      'UTC',
+      'Etc/UTC',
+      'Etc/UCT',
+      'Etc/Universal',
+      'Etc/Zulu',
+      'Etc/GMT',
+      'GMT',
+      'UCT',
+      'Universal',
+      'Zulu',
+    ]) {
+      expect(isValidTimeZone(zone)).toBe(true);
+      const offsets = zoneOffsets(zone);
+      expect(offsets.offsetAt(start)).toBe(0);
+      expect(offsets.segmentAt(start)).toMatchObject({ offset: 0, previousOffset: 0 });
+      // The same answer as ICU's data for that name.
+      const probe = new Intl.DateTimeFormat('en-US', {
+        timeZone: zone,
+        timeZoneName: 'shortOffset',
+      });
+      expect(probe.format(start * 60_000)).toMatch(/GMT(\+0)?$/);
+    }
+    expect(isValidTimeZone('utc')).toBe(false);
+  });
+});

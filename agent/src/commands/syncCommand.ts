@@ -1,0 +1,292 @@
+import { spawn } from 'node:child_process';
+import { agentMainScript, createAgentRuntime, type AgentRuntime } from '../agentRuntime.js';
+import { createAgentLink } from '../control/agentLink.js';
+import { spoolDirectoryOf } from '../spool/checkInSpool.js';
+import { SpoolSender } from '../spool/spoolSender.js';
+import type { TickOutcome } from '../reconcile/reconciler.js';
+import type { ScheduledJob } from '../scheduler/schedulerBackend.js';
+import type { AgentStateStore } from '../state/agentStateStore.js';
+import {
+  withReconcileLock,
+  writeJson,
+  type Command,
+  type CommandContext,
+} from './commandContext.js';
+import { planReportJson, planReportText } from './planReport.js';
+
+/**
+ * `cronfleet-agent sync [--once]`. With --once: one full tick (the "nothing changed" shortcut and
+ * the failure memory are bypassed: an operator asked), exit 0 applied or unchanged, 1 stalled,
+ * 2 error. Without: the daemon loop, one tick per poll interval ± jitter (sooner after a
+ * transient failure's backoff), until SIGTERM or SIGINT; with the embedded scheduler it also
+ * fires the jobs.
+ */
+
+function exitCodeOf(outcome: TickOutcome): number {
+  if (outcome.result === 'applied' || outcome.result === 'unchanged') return 0;
+  return outcome.result === 'stalled' ? 1 : 2;
+}
+
+/** Whether the tick applied a plan (and wrote the inventory): a remembered stall did not. */
+function wroteInventory(outcome: TickOutcome): boolean {
+  return outcome.result === 'applied' || (outcome.result === 'stalled' && outcome.plan !== null);
+}
+
+function report(context: CommandContext, runtime: AgentRuntime, outcome: TickOutcome): void {
+  if (context.json) {
+    writeJson(context, {
+      result: outcome.result,
+      revision: outcome.revision,
+      ...(outcome.result === 'applied' || (outcome.result === 'stalled' && outcome.plan !== null)
+        ? {
+            plan: planReportJson(
+              outcome.revision ?? '',
+              runtime.backend.name,
+              outcome.plan!,
+              outcome.errors,
+            ),
+          }
+        : {}),
+      ...(outcome.result === 'stalled' || outcome.result === 'failed'
+        ? { message: outcome.message }
+        : {}),
+      ...(outcome.result === 'failed' ? { retryAt: outcome.retryAt.toISOString() } : {}),
+    });
+    return;
+  }
+  const out = context.io.stdout;
+  if (outcome.result === 'unchanged') {
+    out.write(`Up to date at ${outcome.revision.slice(0, 12)}.\n`);
+  } else if (outcome.result === 'applied') {
+    out.write(
+      planReportText(
+        planReportJson(outcome.revision, runtime.backend.name, outcome.plan, outcome.errors),
+      ).replace(/^Plan at/, 'Applied'),
+    );
+  } else if (outcome.result === 'stalled') {
+    if (outcome.plan !== null) {
+      out.write(
+        planReportText(
+          planReportJson(
+            outcome.revision ?? '',
+            runtime.backend.name,
+            outcome.plan,
+            outcome.errors,
+          ),
+        ).replace(/^Plan at/, 'Stalled at'),
+      );
+    } else {
+      out.write(`Stalled: ${outcome.message}\n`);
+    }
+  } else {
+    context.io.stderr.write(
+      `Failed: ${outcome.message}\nThe daemon retries at ${outcome.retryAt.toISOString()}.\n`,
+    );
+  }
+}
+
+/** Each installed job's own schedule and zone, from the run specs, for the embedded scheduler. */
+async function loadTimings(
+  store: AgentStateStore,
+): Promise<Map<string, { schedule: string; timezone: string }>> {
+  const timings = new Map<string, { schedule: string; timezone: string }>();
+  const inventory = await store.readInventory();
+  for (const entry of Object.values(inventory?.jobs ?? {})) {
+    const spec = await store.readRunSpec(entry.namespace, entry.name, entry.revision);
+    if (spec !== undefined)
+      timings.set(entry.id, { schedule: spec.schedule, timezone: spec.timezone });
+  }
+  return timings;
+}
+
+export const syncCommand: Command = async (context) => {
+  let timings = new Map<string, { schedule: string; timezone: string }>();
+  const senderRef: { current: SpoolSender | undefined } = { current: undefined };
+  const running = new Set<Promise<void>>();
+  /** Starts the wrapper cron would start, as a child process: one crash never takes the agent. */
+  const startWrapper = (id: string, runArguments: readonly string[]): Promise<void> => {
+    const child = spawn(
+      process.execPath,
+      [agentMainScript, 'run', '--state-dir', context.config.stateDir, ...runArguments, id],
+      { stdio: 'inherit', env: { ...context.io.environment } as NodeJS.ProcessEnv },
+    );
+    const job = { id };
+    const done = new Promise<void>((resolve) => {
+      child.once('exit', (code, signal) => {
+        context.logger.info({ job: job.id, code, signal }, 'run finished');
+        senderRef.current?.notify();
+        resolve();
+      });
+      child.once('error', (error) => {
+        context.logger.error({ job: job.id, err: error }, 'embedded run could not start');
+        resolve();
+      });
+    });
+    running.add(done);
+    void done.finally(() => running.delete(done));
+    return done;
+  };
+  const startRun = (job: ScheduledJob, scheduledAt: Date): Promise<void> =>
+    startWrapper(job.id, ['--scheduled-at', scheduledAt.toISOString()]);
+  const runtime = await createAgentRuntime(context.config, {
+    logger: context.logger,
+    environment: context.io.environment,
+    onEmbeddedFire: startRun,
+    embeddedTimingOf: (job) => timings.get(job.id),
+  });
+  if (context.config.scheduler === 'embedded') timings = await loadTimings(runtime.store);
+
+  const tick = async (force: boolean) => {
+    const outcome = await withReconcileLock(context, () => runtime.reconciler.tick({ force }));
+    // Only a tick that applied wrote a new inventory; the daemon's idle ticks read nothing more.
+    if (context.config.scheduler === 'embedded' && wroteInventory(outcome)) {
+      timings = await loadTimings(runtime.store);
+    }
+    return outcome;
+  };
+
+  if (context.once) {
+    const outcome = await tick(true);
+    report(context, runtime, outcome);
+    const onceLink = await createAgentLink({
+      config: context.config,
+      store: runtime.store,
+      logger: context.logger,
+    });
+    if (onceLink !== null) {
+      // Best effort: the tick's result is the exit code; the daemon reports again later.
+      const sent = await onceLink.reportInventory();
+      if (!sent.sent) context.logger.warn({ reason: sent.message }, 'inventory not reported');
+      try {
+        await onceLink.heartbeat();
+      } catch (error) {
+        context.logger.warn({ err: error }, 'heartbeat not sent');
+      }
+      const drained = await new SpoolSender({
+        directory: spoolDirectoryOf(context.config.stateDir),
+        client: onceLink.client,
+        logger: context.logger.child({ component: 'spool' }),
+      }).drainOnce({ signal: AbortSignal.timeout(10_000) });
+      if (drained.outcome !== 'empty') {
+        context.logger.warn({ outcome: drained.outcome, sent: drained.sent }, 'spool not drained');
+      }
+    }
+    if (context.config.scheduler === 'embedded') {
+      context.logger.warn(
+        'the embedded scheduler fires jobs only while "cronfleet-agent sync" runs as a daemon',
+      );
+    }
+    return exitCodeOf(outcome);
+  }
+
+  const controller = new AbortController();
+  // Wakes the loop before its poll interval ends: a "reconcile now" command.
+  let wake: (() => void) | undefined;
+  let revoked: string | undefined;
+  const link = await createAgentLink({
+    config: context.config,
+    store: runtime.store,
+    logger: context.logger,
+  });
+  // The spool's sender: every check-in the wrappers recorded, to the backend, in batches.
+  const sender =
+    link === null
+      ? undefined
+      : new SpoolSender({
+          directory: spoolDirectoryOf(context.config.stateDir),
+          client: link.client,
+          logger: context.logger.child({ component: 'spool' }),
+        });
+  sender?.on('unauthorized', (error) =>
+    context.logger.error(
+      { err: error },
+      'the backend refused the check-ins; they stay in the spool',
+    ),
+  );
+  sender?.start();
+  senderRef.current = sender;
+  const heartbeats = link?.startHeartbeats({
+    signal: controller.signal,
+    onCommands: (commands) => {
+      for (const command of commands) {
+        if (command.type === 'reconcile') {
+          context.logger.info('reconcile requested by the backend');
+          wake?.();
+        } else {
+          const id = `${command.namespace}/${command.name}`;
+          context.logger.info(
+            { job: id, requestId: command.requestId },
+            'run requested by the backend',
+          );
+          // A manual run; its run id is the request's, so the dashboard finds it.
+          void startWrapper(id, ['--now', '--run-id', command.requestId]);
+        }
+      }
+    },
+    onRevoked: (reason) => {
+      revoked = reason;
+      context.logger.error(
+        { reason },
+        'the backend revoked this agent: it stops applying and leaves the installed jobs as they are; enroll it again to resume',
+      );
+      wake?.();
+    },
+  });
+  const stop = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) return;
+    context.logger.info({ signal }, 'stopping');
+    controller.abort();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  context.logger.info(
+    {
+      stateDir: context.config.stateDir,
+      scheduler: context.config.scheduler,
+      pollIntervalMs: context.config.pollInterval,
+    },
+    'agent started',
+  );
+  const { pollInterval, pollJitter } = context.config;
+  while (!controller.signal.aborted) {
+    let waitMs = pollInterval * (1 + pollJitter * (2 * Math.random() - 1));
+    if (revoked === undefined) {
+      try {
+        const outcome = await tick(false);
+        if (outcome.result === 'failed') {
+          waitMs = Math.min(waitMs, Math.max(0, outcome.retryAt.getTime() - Date.now()));
+        }
+        if (link !== null && wroteInventory(outcome)) {
+          await link.reportInventory();
+        }
+      } catch (error) {
+        context.logger.error({ err: error }, 'reconcile tick failed');
+      }
+    } else {
+      waitMs = 60 * 60_000;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, waitMs);
+      function done() {
+        clearTimeout(timer);
+        wake = undefined;
+        controller.signal.removeEventListener('abort', done);
+        resolve();
+      }
+      wake = done;
+      controller.signal.addEventListener('abort', done, { once: true });
+    });
+  }
+  // Stop the embedded timers; runs already started finish on their own.
+  if ('stop' in runtime.backend && typeof runtime.backend.stop === 'function') {
+    (runtime.backend as { stop(): void }).stop();
+  }
+  await heartbeats;
+  await Promise.all(running);
+  if (sender !== undefined) {
+    // SIGTERM: what the runs recorded goes out now, within a few seconds, or stays spooled.
+    const flushed = await sender.flush(5_000);
+    context.logger.info({ sent: flushed.sent, outcome: flushed.outcome }, 'spool flushed');
+  }
+  return 0;
+};

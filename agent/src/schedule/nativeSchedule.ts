@@ -1,0 +1,292 @@
+/**
+ * Translating a job's schedule (an expression in the job's IANA zone) into what a native scheduler
+ * that evaluates expressions in another zone must hold, so that a job's time zone is honoured
+ * exactly whatever the server's zone (DESIGN.md, "Cron semantics").
+ *
+ * When the two zones agree, the expression is installed as it is. Otherwise the job's fire
+ * instants over a horizon of 400 days (a full year of daylight-saving changes in both zones) are
+ * written in the native zone's wall clock and covered by one cron expression: sets of minutes,
+ * hours, months and days of the month *or* of the week (never both: cron ORs two restricted day
+ * fields, which would widen the set). The run wrapper's skip rule (fireDecision.ts) drops the
+ * native fires that are not the job's. Every translation is verified with the core evaluator: each
+ * job instant must be a native fire under cronie's daylight-saving policy in the native zone; if
+ * one is not (a fixed-time expression fires only once in a repeated fall-back hour), the minute
+ * or hour field is widened to a form that starts with `*`, then to `*`, cheapest first, until it
+ * verifies. A superset is valid over the horizon: planners translate again each day (the result
+ * is cached per UTC day), so the installed schedule follows future rule changes.
+ */
+
+import {
+  InvalidTimeZoneError,
+  isValidTimeZone,
+  matches,
+  nextFireTimes,
+  parseCron,
+} from '@cronfleet/core/cron';
+import type { CronSchedule } from '@cronfleet/core/cron';
+import type { NativeSchedule } from '../scheduler/schedulerBackend.js';
+import {
+  DAY_OF_MONTH_RANGE,
+  DAY_OF_WEEK_RANGE,
+  HOUR_RANGE,
+  MINUTE_RANGE,
+  MONTH_RANGE,
+  fieldText,
+  starredSupersetText,
+} from './cronFieldText.js';
+import type { FieldRange } from './cronFieldText.js';
+import { offsetSpans, sameOffsets } from './zoneOffsetSpans.js';
+
+const MS_PER_MINUTE = 60_000;
+const MINUTES_PER_DAY = 1440;
+/** A year of daylight-saving changes in both zones, from any starting day, with margin. */
+export const TRANSLATION_HORIZON_DAYS = 400;
+
+export interface TranslateOptions {
+  /** Start of the horizon (default: now); the horizon starts at this instant's UTC midnight. */
+  from?: Date;
+}
+
+/**
+ * What to install in a native scheduler that evaluates expressions in `nativeZone` (cron: the
+ * system zone; the embedded backend: UTC) so that, with the run wrapper's skip rule
+ * (`fireDecision`), the job fires exactly at the instants the core evaluator gives for `schedule`
+ * in `jobZone`.
+ *
+ * - `@reboot`: verbatim and exact. Same zone name, or zones with identical offsets over the
+ *   horizon: the expression (macros expanded to fields) with `exact: true`.
+ * - Otherwise a verified superset in `nativeZone` with `exact: false`.
+ *
+ * Throws core's CronSyntaxError for an invalid expression and InvalidTimeZoneError for an unknown
+ * zone.
+ */
+export function translateSchedule(
+  schedule: string,
+  jobZone: string,
+  nativeZone: string,
+  options: TranslateOptions = {},
+): NativeSchedule {
+  const parsed = parseCron(schedule);
+  for (const zone of [jobZone, nativeZone]) {
+    if (!isValidTimeZone(zone)) throw new InvalidTimeZoneError(zone);
+  }
+  if (parsed.isReboot) return { expression: '@reboot', timezone: nativeZone, exact: true };
+  const verbatim: NativeSchedule = {
+    expression: parsed.normalized,
+    timezone: nativeZone,
+    exact: true,
+  };
+  if (jobZone === nativeZone) return verbatim;
+
+  const from = options.from ?? new Date();
+  if (Number.isNaN(from.getTime())) throw new TypeError('options.from must be a valid Date');
+  const start = Math.floor(from.getTime() / MS_PER_MINUTE / MINUTES_PER_DAY) * MINUTES_PER_DAY;
+  const end = start + TRANSLATION_HORIZON_DAYS * MINUTES_PER_DAY;
+  if (sameOffsets(jobZone, nativeZone, start, end)) return verbatim;
+
+  const key = `${parsed.normalized}\n${jobZone}\n${nativeZone}\n${start}`;
+  const cached = translations.get(key);
+  if (cached !== undefined) return cached;
+  const translated = buildSuperset(parsed, jobZone, nativeZone, start, end);
+  if (translations.size >= TRANSLATION_CACHE_LIMIT) translations.clear();
+  translations.set(key, translated);
+  return translated;
+}
+
+const translations = new Map<string, NativeSchedule>();
+const TRANSLATION_CACHE_LIMIT = 10_000;
+
+/**
+ * The job's fire instants (UTC minutes) in [start, end]. When there is none and `stretch` is set
+ * (`0 0 29 2 *` over a horizon without a leap day), the next fire time after the horizon is
+ * returned, so the superset still names the job's calendar date.
+ */
+function jobFireMinutes(
+  schedule: CronSchedule,
+  zone: string,
+  start: number,
+  end: number,
+  stretch: boolean,
+): number[] {
+  const minutes: number[] = [];
+  let after = new Date((start - 1) * MS_PER_MINUTE);
+  // Doubling batches: one evaluator search for a rare schedule, big batches for a dense one.
+  let batch = 1;
+  for (;;) {
+    const fires = nextFireTimes(schedule, { after, count: batch, timezone: zone });
+    for (const fire of fires) {
+      const minute = fire.getTime() / MS_PER_MINUTE;
+      // Past the horizon: done, unless the horizon held none (then this one stretches it).
+      if (minute > end && (minutes.length > 0 || !stretch)) return minutes;
+      minutes.push(minute);
+      if (minute > end) return minutes;
+    }
+    const last = fires[fires.length - 1];
+    if (fires.length < batch || last === undefined) break;
+    after = last;
+    batch = Math.min(batch * 2, 16_384);
+  }
+  return minutes;
+}
+
+/** The native zone's wall-clock fields of the job's instants. */
+interface WallFields {
+  minutes: Set<number>;
+  hours: Set<number>;
+  months: Set<number>;
+  daysOfMonth: Set<number>;
+  daysOfWeek: Set<number>;
+}
+
+function emptyWallFields(): WallFields {
+  return {
+    minutes: new Set(),
+    hours: new Set(),
+    months: new Set(),
+    daysOfMonth: new Set(),
+    daysOfWeek: new Set(),
+  };
+}
+
+/** Adds the native wall-clock fields of ascending instants to `fields`. */
+function addWallFields(
+  fields: WallFields,
+  fireMinutes: readonly number[],
+  nativeZone: string,
+): void {
+  if (fireMinutes.length === 0) return;
+  const first = fireMinutes[0] ?? 0;
+  const last = fireMinutes[fireMinutes.length - 1] ?? 0;
+  const spans = offsetSpans(nativeZone, first, last + 1);
+  let spanIndex = 0;
+  let lastDay = Number.NaN;
+  for (const minute of fireMinutes) {
+    while ((spans[spanIndex]?.end ?? Infinity) <= minute) spanIndex += 1;
+    const wall = minute + (spans[spanIndex]?.offset ?? 0);
+    const minuteOfDay = ((wall % MINUTES_PER_DAY) + MINUTES_PER_DAY) % MINUTES_PER_DAY;
+    fields.minutes.add(minuteOfDay % 60);
+    fields.hours.add(Math.floor(minuteOfDay / 60));
+    const day = Math.floor(wall / MINUTES_PER_DAY);
+    if (day !== lastDay) {
+      lastDay = day;
+      const date = new Date(day * MINUTES_PER_DAY * MS_PER_MINUTE);
+      fields.months.add(date.getUTCMonth() + 1);
+      fields.daysOfMonth.add(date.getUTCDate());
+      fields.daysOfWeek.add(date.getUTCDay());
+    }
+  }
+}
+
+/**
+ * The days around the next 29 February after the horizon, when the horizon has none: the one
+ * calendar day a 400-day horizon can miss, so a superset stays valid through the next leap year
+ * (e.g. `0 0 1 3 *` in Australia falls on 29 February in America).
+ */
+function leapDayWindow(start: number, end: number): { start: number; end: number } | null {
+  const minuteOf = (year: number, month: number, day: number): number =>
+    Date.UTC(year, month, day) / MS_PER_MINUTE;
+  let year = new Date(start * MS_PER_MINUTE).getUTCFullYear();
+  for (; ; year += 1) {
+    const isLeap = new Date(Date.UTC(year, 1, 29)).getUTCMonth() === 1;
+    if (!isLeap || minuteOf(year, 1, 29) < start) continue;
+    if (minuteOf(year, 1, 29) <= end) return null;
+    return { start: minuteOf(year, 1, 27), end: minuteOf(year, 2, 3) };
+  }
+}
+
+/**
+ * The day fields: restrict the months, and the days of the month or the days of the week,
+ * whichever matches fewer days over the horizon (never both, see the file comment).
+ */
+function dayFieldTexts(
+  fields: WallFields,
+  start: number,
+  end: number,
+): { dayOfMonth: string; month: string; dayOfWeek: string } {
+  const month = fieldText(fields.months, MONTH_RANGE);
+  let byDayOfMonth = 0;
+  let byDayOfWeek = 0;
+  // Wall days of the horizon, one day of margin each side for the zone offset.
+  for (let day = Math.floor(start / MINUTES_PER_DAY) - 1; day <= end / MINUTES_PER_DAY + 1; day++) {
+    const date = new Date(day * MINUTES_PER_DAY * MS_PER_MINUTE);
+    if (!fields.months.has(date.getUTCMonth() + 1)) continue;
+    if (fields.daysOfMonth.has(date.getUTCDate())) byDayOfMonth += 1;
+    if (fields.daysOfWeek.has(date.getUTCDay())) byDayOfWeek += 1;
+  }
+  const dayOfMonth = fieldText(fields.daysOfMonth, DAY_OF_MONTH_RANGE);
+  const dayOfWeek = fieldText(fields.daysOfWeek, DAY_OF_WEEK_RANGE);
+  // A field that is `*` anyway restricts nothing: restrict the other one.
+  if (dayOfMonth === '*') return { dayOfMonth, month, dayOfWeek };
+  if (dayOfWeek === '*') return { dayOfMonth, month, dayOfWeek };
+  return byDayOfMonth <= byDayOfWeek
+    ? { dayOfMonth, month, dayOfWeek: '*' }
+    : { dayOfMonth: '*', month, dayOfWeek };
+}
+
+/** Ways to write a time field, from the tightest (the exact set) to `*`. */
+function timeFieldForms(values: Set<number>, range: FieldRange): { text: string; size: number }[] {
+  const exact = fieldText(values, range);
+  const full = range.max - range.min + 1;
+  if (exact === '*') return [{ text: '*', size: full }];
+  const forms = [{ text: exact, size: values.size }, starredSupersetText(values, range)];
+  if (forms[1]?.text !== '*') forms.push({ text: '*', size: full });
+  return forms;
+}
+
+function buildSuperset(
+  parsed: CronSchedule,
+  jobZone: string,
+  nativeZone: string,
+  start: number,
+  end: number,
+): NativeSchedule {
+  const horizonMinutes = jobFireMinutes(parsed, jobZone, start, end, true);
+  if (horizonMinutes.length === 0) {
+    // Never fires (e.g. `0 0 30 2 *`): nothing to cover; the skip rule refuses every fire anyway.
+    return { expression: parsed.normalized, timezone: nativeZone, exact: false };
+  }
+  const leap = leapDayWindow(start, end);
+  const leapMinutes = leap
+    ? jobFireMinutes(parsed, jobZone, leap.start, leap.end, false).filter(
+        (minute) => minute > (horizonMinutes[horizonMinutes.length - 1] ?? 0),
+      )
+    : [];
+  const fields = emptyWallFields();
+  addWallFields(fields, horizonMinutes, nativeZone);
+  addWallFields(fields, leapMinutes, nativeZone);
+  const days = dayFieldTexts(fields, start, end);
+  const dayText = `${days.dayOfMonth} ${days.month} ${days.dayOfWeek}`;
+
+  // Cheapest first by native fires per day (minute values × hour values); on a tie the form
+  // listed first (tighter, fixed-time) wins.
+  const candidates: { expression: string; cost: number; order: number }[] = [];
+  for (const minute of timeFieldForms(fields.minutes, MINUTE_RANGE)) {
+    for (const hour of timeFieldForms(fields.hours, HOUR_RANGE)) {
+      candidates.push({
+        expression: `${minute.text} ${hour.text} ${dayText}`,
+        cost: minute.size * hour.size,
+        order: candidates.length,
+      });
+    }
+  }
+  candidates.sort((a, b) => a.cost - b.cost || a.order - b.order);
+  candidates.push({ expression: '* * * * *', cost: Infinity, order: candidates.length });
+
+  const instants = [...horizonMinutes, ...leapMinutes].map(
+    (minute) => new Date(minute * MS_PER_MINUTE),
+  );
+  for (const candidate of candidates) {
+    if (coversEveryInstant(candidate.expression, nativeZone, instants)) {
+      return { expression: candidate.expression, timezone: nativeZone, exact: false };
+    }
+  }
+  // Unreachable: `* * * * *` fires at every UTC minute in every zone.
+  throw new Error(`no native schedule covers "${parsed.expression}" in ${jobZone}`);
+}
+
+/** Every instant is a fire time of `expression` in `zone` (the evaluator's DST policy). */
+function coversEveryInstant(expression: string, zone: string, instants: readonly Date[]): boolean {
+  if (expression === '* * * * *') return true;
+  const native = parseCron(expression);
+  return instants.every((instant) => matches(native, instant, zone));
+}

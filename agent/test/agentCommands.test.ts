@@ -1,0 +1,286 @@
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../src/main.js';
+import { makeTempDir, ServedRepository } from './git/gitFixtures.js';
+
+/**
+ * The agent's commands end to end, in-process: a real Git repository served over file://, the
+ * reconcile pipeline, and the /etc/cron.d backend writing into a temporary directory.
+ */
+
+const job = (name: string, schedule: string, extra = '') => `apiVersion: cronfleet.dev/v1
+kind: Job
+metadata:
+  name: ${name}
+spec:
+  schedule: '${schedule}'
+  command: /bin/true ${name}
+${extra}`;
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function sink(): { stream: Writable; text: () => string } {
+  let text = '';
+  return {
+    stream: new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        text += chunk.toString();
+        done();
+      },
+    }),
+    text: () => text,
+  };
+}
+
+const agentBin = fileURLToPath(new URL('../bin/cronfleet-agent.js', import.meta.url));
+let root: string;
+let served: ServedRepository;
+
+beforeAll(async () => {
+  root = await makeTempDir('agent-commands');
+  served = await ServedRepository.create(path.join(root, 'served'));
+});
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+class Agent {
+  readonly stateDir: string;
+  readonly cronDir: string;
+  constructor(readonly name: string) {
+    this.stateDir = path.join(root, name, 'state');
+    this.cronDir = path.join(root, name, 'cron.d');
+  }
+
+  async run(...args: string[]): Promise<Ran> {
+    const out = sink();
+    const err = sink();
+    const code = await main([...args, '--state-dir', this.stateDir], {
+      stdout: out.stream,
+      stderr: err.stream,
+      environment: {
+        PATH: process.env.PATH,
+        CRONFLEET_SCHEDULER: 'cron.d',
+        CRONFLEET_CRON_D_DIRECTORY: this.cronDir,
+        CRONFLEET_REPO_URL: served.fileUrl,
+        CRONFLEET_LABELS: 'role=db',
+      },
+    });
+    return { code, stdout: out.text(), stderr: err.text() };
+  }
+
+  async files(): Promise<string[]> {
+    return (await readdir(this.cronDir)).filter((name) => !name.startsWith('.')).sort();
+  }
+
+  async json(...args: string[]) {
+    const ran = await this.run(...args, '--json');
+    return { ...ran, body: JSON.parse(ran.stdout) as Record<string, unknown> };
+  }
+}
+
+async function prepare(agent: Agent): Promise<void> {
+  await rm(path.join(root, agent.name), { recursive: true, force: true });
+  await mkdir(agent.cronDir, { recursive: true });
+}
+
+describe('cronfleet-agent sync --once, plan, status, uninstall', () => {
+  it('applies, does nothing when nothing changed, follows a change, and uninstalls', async () => {
+    const agent = new Agent('lifecycle');
+    await prepare(agent);
+    const first = await served.commit({
+      'production/jobs.yaml': `${job('backup', '0 2 * * *')}---\n${job('report', '30 6 * * 1-5')}`,
+      'staging/other.yaml': job('only-web', '* * * * *', '  targets: { labels: { role: web } }'),
+    });
+
+    const plan = await agent.json('plan');
+    expect(plan.code).toBe(1);
+    expect(plan.body).toMatchObject({
+      revision: first,
+      scheduler: 'cron-d',
+      summary: { add: 2, change: 0, remove: 0, unchanged: 0, retain: 0 },
+      errors: [],
+      notTargeted: [
+        { id: 'staging/only-web', reason: 'label role=web required; the agent has role=db' },
+      ],
+    });
+
+    const applied = await agent.run('sync', '--once');
+    expect(applied.stderr).toBe('');
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toMatch(/^Applied [0-9a-f]{12} \(cron-d\): 2 to add/);
+    const files = await agent.files();
+    expect(files).toHaveLength(2);
+    expect(
+      files.every((name) => /^cronfleet_[0-9a-f]{8}_production_(backup|report)$/.test(name)),
+    ).toBe(true);
+    const backupFile = path.join(agent.cronDir, files[0]!);
+    const backupText = await readFile(backupFile, 'utf8');
+    expect(backupText).toContain(
+      `0 2 * * * root ${process.execPath} ${agentBin} run --state-dir ${agent.stateDir} production/backup\n`,
+    );
+    const specs = await readdir(path.join(agent.stateDir, 'specs', 'production', 'backup'));
+    expect(specs).toEqual([`${first}.json`]);
+
+    // Nothing changed: nothing is written.
+    const before = await stat(backupFile);
+    const again = await agent.run('sync', '--once');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/0 to add, 0 to change, 0 to remove, 2 unchanged/);
+    expect((await stat(backupFile)).mtimeMs).toBe(before.mtimeMs);
+    expect((await agent.json('plan')).code).toBe(0);
+
+    // A change of schedule and a removal.
+    const second = await served.commit({
+      'production/jobs.yaml': job('backup', '0 3 * * *'),
+    });
+    const changed = await agent.json('sync', '--once');
+    expect(changed.code).toBe(0);
+    expect(changed.body).toMatchObject({
+      result: 'applied',
+      revision: second,
+      plan: { summary: { add: 0, change: 1, remove: 1, unchanged: 0 } },
+    });
+    expect(await agent.files()).toEqual([files[0]]);
+    expect(await readFile(backupFile, 'utf8')).toContain('0 3 * * * root ');
+
+    const status = await agent.json('status');
+    expect(status.body).toMatchObject({
+      scheduler: 'cron-d',
+      lastAppliedRevision: second,
+      lastAttemptedRevision: second,
+      jobs: [
+        { id: 'production/backup', schedule: '0 3 * * *', suspended: false, revision: second },
+      ],
+    });
+    expect(status.body.conditions).toContainEqual(
+      expect.objectContaining({ type: 'Ready', status: 'true' }),
+    );
+
+    // A foreign file in the directory is never touched.
+    await writeFile(path.join(agent.cronDir, 'someone-else'), '0 1 * * * root /bin/true\n');
+    const uninstalled = await agent.run('uninstall');
+    expect(uninstalled.code).toBe(0);
+    expect(uninstalled.stdout).toBe('Removed 1 job from cron-d:\n  production/backup\n');
+    expect(await agent.files()).toEqual(['someone-else']);
+    expect((await agent.json('status')).body).toMatchObject({ scheduler: null, jobs: [] });
+  });
+
+  it('keeps the last applied version of a broken job, applies the rest, and reports Stalled', async () => {
+    const agent = new Agent('broken');
+    await prepare(agent);
+    await served.commit({
+      'production/jobs.yaml': `${job('backup', '0 2 * * *')}---\n${job('report', '30 6 * * *')}`,
+      'staging/other.yaml': null,
+    });
+    expect((await agent.run('sync', '--once')).code).toBe(0);
+    const broken = await served.commit({
+      'production/jobs.yaml': `${job('backup', '0 25 * * *')}---\n${job('report', '45 6 * * *')}`,
+    });
+    const stalled = await agent.json('sync', '--once');
+    expect(stalled.code).toBe(1);
+    expect(stalled.body).toMatchObject({
+      result: 'stalled',
+      revision: broken,
+      plan: { summary: { change: 1, retain: 1 } },
+    });
+    const message = stalled.body.message as string;
+    expect(message).toContain('1 manifest error; the other jobs are applied');
+    expect(message).toMatch(
+      /production\/jobs\.yaml:\d+:\d+ \[production\/backup\] spec\.schedule: /,
+    );
+
+    const status = await agent.json('status');
+    expect(status.body).toMatchObject({
+      lastAttemptedRevision: broken,
+      jobs: [
+        { id: 'production/backup', schedule: '0 2 * * *' },
+        { id: 'production/report', schedule: '45 6 * * *', revision: broken },
+      ],
+    });
+    expect(status.body.conditions).toContainEqual(
+      expect.objectContaining({ type: 'Stalled', status: 'true', reason: 'ManifestInvalid' }),
+    );
+    expect((status.body.errors as { path: string }[])[0]?.path).toBe('spec.schedule');
+
+    // The fix applies.
+    await served.commit({
+      'production/jobs.yaml': `${job('backup', '0 4 * * *')}---\n${job('report', '45 6 * * *')}`,
+    });
+    expect((await agent.run('sync', '--once')).code).toBe(0);
+    const fixed = await agent.json('status');
+    expect(fixed.body.errors).toEqual([]);
+    expect((fixed.body.jobs as { schedule: string }[]).map((entry) => entry.schedule)).toEqual([
+      '0 4 * * *',
+      '45 6 * * *',
+    ]);
+  });
+
+  it('refuses to remove every job unless allowEmpty', async () => {
+    const agent = new Agent('empty');
+    await prepare(agent);
+    await served.commit({ 'production/jobs.yaml': job('backup', '0 2 * * *') });
+    expect((await agent.run('sync', '--once')).code).toBe(0);
+    await served.commit({ 'production/jobs.yaml': null, 'README.md': 'no jobs\n' });
+    const refused = await agent.run('sync', '--once');
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain(
+      'Refused: no job in the repository targets this agent any more, which would remove all 1 installed job',
+    );
+    expect(await agent.files()).toHaveLength(1);
+    const allowed = await agent.run('sync', '--once', '--allow-empty');
+    expect(allowed.code).toBe(0);
+    expect(await agent.files()).toEqual([]);
+  });
+
+  it('reinstalls an entry removed behind its back', async () => {
+    const agent = new Agent('drift');
+    await prepare(agent);
+    await served.commit({ 'production/jobs.yaml': job('backup', '0 2 * * *') });
+    expect((await agent.run('sync', '--once')).code).toBe(0);
+    const [file] = await agent.files();
+    await rm(path.join(agent.cronDir, file!));
+    const plan = await agent.json('plan');
+    expect(plan.body.changes).toEqual([
+      expect.objectContaining({ action: 'change', id: 'production/backup', reasons: ['drift'] }),
+    ]);
+    expect((await agent.run('sync', '--once')).code).toBe(0);
+    expect(await agent.files()).toEqual([file]);
+  });
+
+  it('plans a local folder as it is with plan --repo DIR', async () => {
+    const agent = new Agent('local');
+    await prepare(agent);
+    const folder = path.join(root, 'local-folder');
+    await mkdir(path.join(folder, 'ops'), { recursive: true });
+    await writeFile(path.join(folder, 'ops', 'a.yaml'), job('tidy', '@daily'));
+    const plan = await agent.json('plan', '--repo', folder);
+    expect(plan.code).toBe(1);
+    expect(plan.body).toMatchObject({
+      revision: 'working-tree',
+      changes: [{ action: 'add', id: 'ops/tidy' }],
+    });
+    expect((plan.body.changes as { after: string }[])[0]?.after).toContain('0 0 * * * root ');
+    // Nothing was installed.
+    expect(await agent.files()).toEqual([]);
+  });
+
+  it('answers bad usage and bad configuration with exit 2 and a message', async () => {
+    const agent = new Agent('usage');
+    expect(await agent.run('frobnicate')).toMatchObject({ code: 2 });
+    expect((await agent.run('frobnicate')).stderr).toContain('Unknown command "frobnicate"');
+    const wrong = await agent.run('sync', '--once', '--scheduler', 'anacron');
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toBe(
+      'cronfleet-agent: invalid agent configuration:\n  --scheduler: must be one of crontab, cron.d, embedded\n',
+    );
+    const notInstalled = await agent.run('run', 'production/none');
+    expect(notInstalled.code).toBe(2);
+    expect(notInstalled.stderr).toContain('job production/none is not installed by this agent');
+  });
+});

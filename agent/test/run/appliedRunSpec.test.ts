@@ -1,0 +1,77 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAppliedRunSpec } from '../../src/run/appliedRunSpec.js';
+import { specContentDigest } from '../../src/state/specDigest.js';
+import { runSpecDigest } from '../../src/state/runSpec.js';
+import { jobSpec, TestState } from './runFixtures.js';
+
+/**
+ * The wrapper's cheap read of the applied run spec: the inventory's digest vouches for the file,
+ * and anything the digest does not vouch for goes through the state store's schemas.
+ */
+
+let state: TestState;
+beforeAll(async () => {
+  state = await TestState.create('spec');
+});
+afterAll(() => state.remove());
+
+describe('readAppliedRunSpec', () => {
+  it("computes runSpecDigest's digest without loading its module", () => {
+    const specs = [
+      jobSpec('a'),
+      jobSpec('b', {
+        command: ['/bin/echo', 'a b', 'ü'],
+        env: { Z: '1', A: '"quoted"' },
+        timeoutMs: 5_000,
+        labels: { team: 'ops', 'example.com/tier': 'one' },
+        retries: { limit: 3, delayMs: 10, backoff: 'exponential' },
+      }),
+    ];
+    for (const spec of specs) {
+      expect(specContentDigest(spec)).toBe(runSpecDigest(spec));
+      expect(specContentDigest({ ...spec, revision: 'f'.repeat(40) })).toBe(runSpecDigest(spec));
+    }
+  });
+
+  it('answers the spec the inventory names, trusting the digest the inventory recorded', async () => {
+    const spec = jobSpec('trusted', { command: 'echo hi' });
+    await state.install(spec);
+    expect(await readAppliedRunSpec(state.stateDir, 'test/trusted')).toEqual(spec);
+  });
+
+  it('validates with the schemas what the digest does not vouch for', async () => {
+    const spec = jobSpec('edited', { command: 'echo applied' });
+    await state.install(spec);
+    const file = state.store.specFile('test', 'edited', spec.revision);
+    // Edited by hand, still valid: the schemas accept it (digest no longer matches).
+    const edited = { ...spec, command: 'echo edited' };
+    await writeFile(file, JSON.stringify(edited));
+    expect(await readAppliedRunSpec(state.stateDir, 'test/edited')).toEqual(edited);
+    // Broken: the store's error, which names the file.
+    await writeFile(file, JSON.stringify({ ...spec, timeoutMs: -1 }));
+    await expect(readAppliedRunSpec(state.stateDir, 'test/edited')).rejects.toThrow(
+      `${file} does not have the expected shape (timeoutMs: Too small: expected number to be >0); restore it or remove it deliberately`,
+    );
+    await writeFile(file, (await readFile(file, 'utf8')).slice(0, 20));
+    await expect(readAppliedRunSpec(state.stateDir, 'test/edited')).rejects.toThrow(
+      `${file} is not valid JSON`,
+    );
+  });
+
+  it('says why there is no spec', async () => {
+    expect(await readAppliedRunSpec(state.stateDir, 'test/absent')).toBe(
+      'job test/absent is not installed by this agent (see cronfleet-agent status)',
+    );
+    expect(await readAppliedRunSpec(state.stateDir, '../../etc/passwd')).toBe(
+      '"../../etc/passwd" is not a job id; give namespace/name, e.g. production/backup',
+    );
+    const spec = jobSpec('vanished');
+    await state.install(spec);
+    const { rm } = await import('node:fs/promises');
+    await rm(state.store.specFile('test', 'vanished', spec.revision));
+    expect(await readAppliedRunSpec(state.stateDir, 'test/vanished')).toBe(
+      `the run spec of test/vanished at ${spec.revision} is missing from ${state.store.specsDir}; run cronfleet-agent sync --once`,
+    );
+  });
+});

@@ -1,0 +1,39 @@
+import { writeFileSync } from 'node:fs';
+import { runAsWrapperProcess } from '../../src/run/runWrapperProcess.js';
+import { FileCheckInSink } from './runFixtures.js';
+
+/**
+ * A wrapper process for the tests: the code path of `cronfleet-agent run` (runAsWrapperProcess:
+ * signal handling, stderr) with a file-backed sink instead of the spool, which is built
+ * separately. Started by runFixtures.spawnWrapper with one JSON argument.
+ */
+
+interface EntryArguments {
+  stateDir: string;
+  sinkFile: string;
+  id: string;
+  manual?: boolean;
+  killGraceMs?: number;
+  reportFile?: string;
+}
+
+const args = JSON.parse(process.argv[2] ?? '{}') as EntryArguments;
+const outcome = await runAsWrapperProcess({
+  stateDir: args.stateDir,
+  id: args.id,
+  manual: args.manual ?? false,
+  environment: process.env,
+  sink: new FileCheckInSink(args.sinkFile),
+  killGraceMs: args.killGraceMs,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  passThrough: false,
+});
+if (outcome.kind === 'error') process.stderr.write(`error: ${outcome.message}\n`);
+if (args.reportFile !== undefined) {
+  writeFileSync(
+    args.reportFile,
+    JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS, kind: outcome.kind }),
+  );
+}
+process.exitCode = outcome.exitCode;
