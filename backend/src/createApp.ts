@@ -1,38 +1,25 @@
 import { existsSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { apiErrorBody } from '@cronfleet/core/api';
-import express, {
-  type ErrorRequestHandler,
-  type Express,
-  type Request,
-  type RequestHandler,
-} from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import helmet, { type HelmetOptions } from 'helmet';
-import type { Logger } from 'pino';
 import { registerAgentRoutes } from './agents/registerAgentRoutes.js';
 import { registerAuthRoutes } from './auth/registerAuthRoutes.js';
-import { ApiError } from './http/apiError.js';
+import { ApiError, invalidJson, sendError, sendJson } from './http/apiError.js';
 import type { AppContext } from './http/appContext.js';
 import { buildOpenApiDocument, openApiPath, type OpenApiDocument } from './http/openApiDocument.js';
-import { requestLogging } from './http/requestLogging.js';
+import { leanRoutesOf, maxJsonBodyBytes, maxJsonBodySize } from './http/leanRoutes.js';
+import { requestTracker } from './http/requestLogging.js';
 import { metricsFor, metricsHandler, observeRequestDuration } from './operations/metrics.js';
 import { readinessHandler } from './operations/readiness.js';
 import { registerRunRoutes } from './runs/registerRunRoutes.js';
-
-/** Largest JSON body accepted: a full check-in batch with output heads and tails. */
-export const maxJsonBodyBytes = '8mb';
 
 interface BodyParserError {
   type?: string;
   status?: number;
   message?: string;
   limit?: number;
-}
-
-/** The request's own logger (with its request id) when request logging ran, else the app's. */
-function loggerOf(request: Request, context: AppContext): Logger {
-  return (request as { log?: Logger }).log ?? context.logger;
 }
 
 /** helmet's configuration: see {@link securityHeaders}. */
@@ -66,7 +53,7 @@ export const helmetOptions: HelmetOptions = {
  * they are taken once, by running helmet against a recording response, and then set by one
  * middleware instead of helmet's chain of twelve on every request (agent calls are the hot path).
  */
-export function securityHeaders(): RequestHandler {
+export function securityHeaders(): (response: ServerResponse) => void {
   const headers: [string, string][] = [];
   const recorder = {
     setHeader: (name: string, value: unknown) => void headers.push([name, String(value)]),
@@ -77,9 +64,8 @@ export function securityHeaders(): RequestHandler {
     failure = error;
   });
   if (failure !== undefined) throw failure as Error;
-  return (_request, response, next) => {
+  return (response) => {
     for (const [name, value] of headers) response.setHeader(name, value);
-    next();
   };
 }
 
@@ -134,8 +120,17 @@ export function createApp(context: AppContext): Express {
   const metrics = metricsFor(context);
   app.disable('x-powered-by');
   app.set('trust proxy', context.config.trustProxy);
-  app.use(requestLogging(context.logger, { onEnd: observeRequestDuration(metrics) }));
-  app.use(securityHeaders());
+  const track = requestTracker(context.logger, { onEnd: observeRequestDuration(metrics) });
+  const setSecurityHeaders = securityHeaders();
+  app.use((request, response, next) => {
+    track(request, response);
+    setSecurityHeaders(response);
+    next();
+  });
+  leanRoutesOf(app).prepare = (request, response) => {
+    track(request, response);
+    setSecurityHeaders(response);
+  };
   if (context.config.corsOrigins.length > 0) app.use(corsMiddleware(context.config.corsOrigins));
 
   app.get('/healthz', (_request, response) => {
@@ -184,44 +179,46 @@ export function createApp(context: AppContext): Express {
   });
 
   const handleError: ErrorRequestHandler = (error: unknown, request, response, _next) => {
-    const log = loggerOf(request, context);
-    if (error instanceof ApiError) {
-      log.warn({ path: request.path, code: error.code }, error.message);
-      response.status(error.status).json(apiErrorBody(error.code, error.message, error.details));
-      return;
-    }
     const bodyError = error as BodyParserError;
     if (bodyError.type === 'entity.parse.failed') {
-      response
-        .status(400)
-        .json(
-          apiErrorBody(
-            'validation_failed',
-            `the request body is not valid JSON: ${bodyError.message ?? ''}`,
-          ),
-        );
-      return;
+      sendError(invalidJson(bodyError.message ?? ''), request, response, context.logger);
+    } else if (bodyError.type === 'entity.too.large') {
+      sendError(
+        new ApiError(
+          'payload_too_large',
+          `the request body is larger than the ${maxJsonBodySize} limit; send smaller batches`,
+        ),
+        request,
+        response,
+        context.logger,
+      );
+    } else if (
+      !(error instanceof ApiError) &&
+      typeof bodyError.status === 'number' &&
+      bodyError.status >= 400 &&
+      bodyError.status < 500
+    ) {
+      // The body parser's other refusals (an unsupported charset or encoding: 415).
+      sendJson(
+        response,
+        bodyError.status,
+        apiErrorBody('validation_failed', bodyError.message ?? 'bad request'),
+      );
+    } else {
+      sendError(error, request, response, context.logger);
     }
-    if (bodyError.type === 'entity.too.large') {
-      response
-        .status(413)
-        .json(
-          apiErrorBody(
-            'payload_too_large',
-            `the request body is larger than the ${maxJsonBodyBytes} limit; send smaller batches`,
-          ),
-        );
-      return;
-    }
-    if (typeof bodyError.status === 'number' && bodyError.status >= 400 && bodyError.status < 500) {
-      response
-        .status(bodyError.status)
-        .json(apiErrorBody('validation_failed', bodyError.message ?? 'bad request'));
-      return;
-    }
-    log.error({ err: error, path: request.path }, 'unhandled error');
-    response.status(500).json(apiErrorBody('internal', 'Internal server error'));
   };
   app.use(handleError);
   return app;
+}
+
+/**
+ * The backend's HTTP server: the lean lane first (the agents' plain calls of their hot routes,
+ * see LeanRoutes), the Express app (by default a new one for `context`) for everything else.
+ */
+export function createServer(context: AppContext, app: Express = createApp(context)): Server {
+  const lean = leanRoutesOf(app);
+  return http.createServer((request, response) => {
+    if (!lean.take(request, response)) void app(request, response);
+  });
 }

@@ -4,7 +4,7 @@ import { pino, type Logger } from 'pino';
 import { runBootstrapCommand } from './auth/bootstrapCommand.js';
 import { installationHasUsers } from './auth/bootstrapInstallation.js';
 import { listenForAgentCredentialChanges } from './http/agentCredentialCache.js';
-import { createApp } from './createApp.js';
+import { createServer } from './createApp.js';
 import { createLogger } from './http/requestLogging.js';
 import { startLostRunWorker } from './workers/lostRunWorker.js';
 import { startRetentionWorker } from './workers/retentionWorker.js';
@@ -51,7 +51,7 @@ async function serve(config: BackendConfig, logger: Logger): Promise<void> {
     now: () => new Date(),
     validateResponses: false,
   };
-  const app = createApp(context);
+  const server = createServer(context);
   // Other replicas' agent revocations evict this replica's cached agent credentials.
   const stopListening = await listenForAgentCredentialChanges(context);
   // Background workers: safe on every replica at once (SKIP LOCKED); CRONFLEET_WORKERS=false
@@ -59,7 +59,7 @@ async function serve(config: BackendConfig, logger: Logger): Promise<void> {
   const workers = config.workers
     ? [startRetentionWorker(context), startLostRunWorker(context)]
     : [];
-  const server = app.listen(config.port, config.host);
+  server.listen(config.port, config.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host}:${port}`;

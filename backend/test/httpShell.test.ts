@@ -7,7 +7,7 @@ import path from 'node:path';
 import express from 'express';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createApp } from '../src/createApp.js';
+import { createServer } from '../src/createApp.js';
 import { loadBackendConfig, type BackendConfig } from '../src/env.js';
 import type { AppContext } from '../src/http/appContext.js';
 import { loginRateLimit } from '../src/http/rateLimits.js';
@@ -39,7 +39,7 @@ async function serveApp(overrides: Partial<BackendConfig> = {}): Promise<ServedA
     now: () => new Date(),
     validateResponses: true,
   };
-  const server: Server = createApp(context).listen(0, '127.0.0.1');
+  const server: Server = createServer(context).listen(0, '127.0.0.1');
   await once(server, 'listening');
   return {
     baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

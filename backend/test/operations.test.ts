@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/createApp.js';
+import { createServer } from '../src/createApp.js';
 import { loadBackendConfig } from '../src/env.js';
 import type { AppContext } from '../src/http/appContext.js';
 import { recordCheckInsIngested } from '../src/operations/metrics.js';
@@ -23,7 +23,7 @@ async function serveOn(
     now: () => new Date(),
     validateResponses: true,
   };
-  const server: Server = createApp(context).listen(0, '127.0.0.1');
+  const server: Server = createServer(context).listen(0, '127.0.0.1');
   await once(server, 'listening');
   return {
     baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
-import { createApp } from '../src/createApp.js';
+import { createServer } from '../src/createApp.js';
 import { openDatabase } from '../src/db/database.js';
 import { loadBackendConfig, type BackendConfig } from '../src/env.js';
 import type { AppContext } from '../src/http/appContext.js';
@@ -48,7 +48,7 @@ async function serveTestApp(
     now: () => fixedNow ?? new Date(),
     validateResponses: true,
   };
-  const server: Server = createApp(context).listen(0, '127.0.0.1');
+  const server: Server = createServer(context).listen(0, '127.0.0.1');
   await once(server, 'listening');
   return {
     baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createCronfleetClient, type CheckIn } from '@cronfleet/core/api';
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApp } from '../../../backend/src/createApp.js';
+import { createServer as createBackendServer } from '../../../backend/src/createApp.js';
 import { seedAgent, seedOrganization } from '../../../backend/test/seed.js';
 import { startTestApp, type TestApp } from '../../../backend/test/testApp.js';
 import { CheckInSpool } from '../../src/spool/checkInSpool.js';
@@ -172,7 +172,7 @@ describe('SpoolSender against the real backend', () => {
     expect(await recordedRuns()).toEqual([]);
 
     // The backend comes up on that port (the same app and database, a listener of its own).
-    const server: Server = createApp(app.context).listen(port, '127.0.0.1');
+    const server: Server = createBackendServer(app.context).listen(port, '127.0.0.1');
     await once(server, 'listening');
     sender.start();
     try {

@@ -16,7 +16,7 @@ import { agentRevoked, type AgentPrincipal } from '../http/authenticate.js';
 import type { Database } from '../db/database.js';
 import type { AppContext } from '../http/appContext.js';
 import { generateToken, hashToken } from '../http/credentials.js';
-import { mountRoute } from '../http/mountRoute.js';
+import { mountLeanRoute, mountRoute } from '../http/mountRoute.js';
 
 /** Rows per INSERT of an inventory: 16 parameters each stays far below PostgreSQL's 65,535. */
 const inventoryInsertChunk = 1000;
@@ -138,7 +138,7 @@ export function registerAgentProtocolRoutes(app: Express, context: AppContext): 
     recordQuietHeartbeats(context.database, heartbeats, context.now()),
   );
 
-  mountRoute(app, context, apiRoutes.heartbeat, async ({ principal, body }) => {
+  mountLeanRoute(app, context, apiRoutes.heartbeat, async ({ principal, body }) => {
     const interval = await quietHeartbeats.submit({ agent: principal, request: body });
     if (interval !== null) return { heartbeatIntervalSeconds: interval, commands: [] };
     const now = context.now();

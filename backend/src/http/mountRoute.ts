@@ -2,7 +2,7 @@ import type { ApiRouteDefinition, ValidationIssue } from '@cronfleet/core/api';
 import { toValidationIssues } from '@cronfleet/core/api';
 import type { Express, Request, Response } from 'express';
 import type { z } from 'zod';
-import { badRequest } from './apiError.js';
+import { badRequest, invalidJson, sendError, sendJson } from './apiError.js';
 import type { AppContext } from './appContext.js';
 import {
   authenticate,
@@ -11,6 +11,7 @@ import {
   type EnrollmentPrincipal,
   type UserPrincipal,
 } from './authenticate.js';
+import { InvalidJsonBody, leanRoutesOf } from './leanRoutes.js';
 
 type PrincipalOf<Route extends ApiRouteDefinition> = Route['auth'] extends 'user'
   ? UserPrincipal
@@ -47,11 +48,71 @@ function parsePart(schema: z.ZodType | undefined, value: unknown, part: string):
   throw badRequest(`invalid request ${part}: ${summary}${issues.length > 3 ? '; …' : ''}`, issues);
 }
 
+type CallInput<Route extends ApiRouteDefinition> = Pick<
+  RouteCall<Route>,
+  'request' | 'response'
+> & {
+  params: unknown;
+  query: unknown;
+  body: unknown;
+};
+
 /**
- * Serves one route of core's route table: authenticates the caller as the route says, checks
- * the permission, validates params, query and body with the route's schemas (a failure is a 400
- * listing each issue's path and message), calls the handler, and answers its result with the
- * route's success status (validated against the response schema when validateResponses is on).
+ * One call of a route: authenticates the caller as the route says, checks the permission,
+ * validates params, query and body with the route's schemas (a failure is a 400 listing each
+ * issue's path and message), calls the handler, and checks its result against the response
+ * schema when validateResponses is on.
+ */
+async function callRoute<Route extends ApiRouteDefinition>(
+  context: AppContext,
+  route: Route,
+  handler: RouteHandler<Route>,
+  input: CallInput<Route>,
+): Promise<unknown> {
+  const { request, response } = input;
+  let principal: unknown;
+  if (route.auth !== 'none') {
+    principal = await authenticate(context, request, route.auth);
+    response.locals.principal = principal;
+    if (route.auth === 'user') {
+      requirePermission(principal as UserPrincipal, route.permission ?? 'admin');
+    }
+  }
+  // Express 5 leaves the body undefined unless the JSON parser (mounted on /api) parsed one,
+  // which it does only for a JSON content type.
+  if (route.body !== undefined && input.body === undefined) {
+    throw badRequest(
+      `send the request body as JSON with the header Content-Type: application/json (got ${request.headers['content-type'] ?? 'no Content-Type'})`,
+      [{ path: '(root)', message: 'expected a JSON body' }],
+    );
+  }
+  const call = {
+    principal,
+    params: parsePart(route.params, input.params, 'path'),
+    query: parsePart(route.query, input.query, 'query'),
+    body: parsePart(route.body, input.body, 'body'),
+    request,
+    response,
+  } as RouteCall<Route>;
+  const result = await handler(call);
+  if (context.validateResponses && !response.headersSent) {
+    const checked = route.response.safeParse(result);
+    if (!checked.success) {
+      throw new Error(
+        `response of ${route.name} does not match its schema: ${JSON.stringify(toValidationIssues(checked.error))}`,
+      );
+    }
+  }
+  return result;
+}
+
+/**
+ * Serves one route of core's route table (see {@link callRoute}) and answers the handler's result
+ * with the route's success status.
+ *
+ * A route whose handler needs neither the Express request nor the response may also be served
+ * by the lean lane (`lean: true`; see {@link LeanRoutes}): the agents' hot routes. Express keeps
+ * serving the same route for every request the lane does not take.
  */
 export function mountRoute<Route extends ApiRouteDefinition>(
   app: Express,
@@ -61,48 +122,55 @@ export function mountRoute<Route extends ApiRouteDefinition>(
 ): void {
   const method = route.method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete';
   app[method](route.path, async (request: Request, response: Response) => {
-    let principal: unknown;
-    if (route.auth !== 'none') {
-      principal = await authenticate(context, request, route.auth);
-      response.locals.principal = principal;
-      if (route.auth === 'user') {
-        requirePermission(principal as UserPrincipal, route.permission ?? 'admin');
-      }
-    }
-    // Express 5 leaves the body undefined unless the JSON parser (mounted on /api) parsed one,
-    // which it does only for a JSON content type.
-    if (route.body !== undefined && request.body === undefined) {
-      throw badRequest(
-        `send the request body as JSON with the header Content-Type: application/json (got ${request.get('content-type') ?? 'no Content-Type'})`,
-        [{ path: '(root)', message: 'expected a JSON body' }],
-      );
-    }
-    const call = {
-      principal,
-      params: parsePart(route.params, request.params, 'path'),
-      query: parsePart(route.query, request.query, 'query'),
-      body: parsePart(route.body, request.body, 'body'),
+    const result = await callRoute(context, route, handler, {
       request,
       response,
-    } as RouteCall<Route>;
-    const result = await handler(call);
+      params: request.params,
+      query: request.query,
+      body: request.body,
+    });
     if (response.headersSent) return;
-    if (context.validateResponses) {
-      const checked = route.response.safeParse(result);
-      if (!checked.success) {
-        throw new Error(
-          `response of ${route.name} does not match its schema: ${JSON.stringify(toValidationIssues(checked.error))}`,
-        );
-      }
-    }
     if (route.successStatus === 204) response.status(204).end();
     else if (request.method === 'GET') response.status(route.successStatus).json(result);
-    else {
-      // A write's answer is never cached or revalidated: no ETag (a hash of every body) and no
-      // freshness check, which res.json would spend on each agent call.
-      response.statusCode = route.successStatus;
-      response.setHeader('Content-Type', 'application/json; charset=utf-8');
-      response.end(JSON.stringify(result));
+    // A write's answer is never cached or revalidated: no ETag (a hash of every body) and no
+    // freshness check, which res.json would spend on each agent call.
+    else sendJson(response, route.successStatus, result);
+  });
+}
+
+/**
+ * {@link mountRoute} for a POST route without path parameters whose handler needs neither the
+ * request nor the response, also served by the lean lane (see {@link LeanRoutes}): the agents'
+ * hot routes.
+ */
+export function mountLeanRoute<Route extends ApiRouteDefinition & { method: 'POST' }>(
+  app: Express,
+  context: AppContext,
+  route: Route,
+  handler: (
+    call: Omit<RouteCall<Route>, 'request' | 'response'>,
+  ) => ReturnType<RouteHandler<Route>>,
+): void {
+  if (route.params !== undefined) {
+    throw new Error(`${route.name} has path parameters; the lean lane serves static paths only`);
+  }
+  mountRoute(app, context, route, handler);
+  leanRoutesOf(app).post(route.path, async (request, response, body) => {
+    // What callRoute and the access log read of Express's additions: `locals` (the principal).
+    Object.assign(response, { locals: {} });
+    try {
+      if (body instanceof InvalidJsonBody) throw invalidJson(body.message);
+      const result = await callRoute(context, route, handler, {
+        // The handler never sees these (its type says so); authenticate reads only the headers.
+        request: request as Request,
+        response: response as Response,
+        params: {},
+        query: {},
+        body,
+      });
+      sendJson(response, route.successStatus, result);
+    } catch (error) {
+      sendError(error, request, response, context.logger);
     }
   });
 }

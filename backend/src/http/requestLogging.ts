@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Request, RequestHandler, Response } from 'express';
+import type { RequestHandler } from 'express';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import type { Principal } from './authenticate.js';
 
@@ -73,6 +73,16 @@ function principalFields(response: ServerResponse): Record<string, string> {
   };
 }
 
+/** The URL as received (Express's `originalUrl` once Express saw the request). */
+function receivedUrl(request: IncomingMessage): string | undefined {
+  return (request as { originalUrl?: string }).originalUrl ?? request.url;
+}
+
+export interface RequestTrackingOptions {
+  /** Called once per request whose response was sent in full, with its duration. */
+  onEnd?: (request: IncomingMessage, response: ServerResponse, seconds: number) => void;
+}
+
 /**
  * One access-log line per request when its response is finished, with the request id (taken from
  * X-Request-Id or generated, and echoed in the X-Request-Id response header), the organization and
@@ -83,17 +93,17 @@ function principalFields(response: ServerResponse): Record<string, string> {
  * `request.log` is a child logger carrying the request id (`reqId`) for handlers; it is made only
  * when a handler uses it, and the access line is built only when its level is enabled: the agent
  * calls are the hot path, and a replica logging at warn should not pay for lines it drops.
+ *
+ * Answers the function that starts tracking one request: the Express middleware below and the
+ * lean lane (leanRoutes.ts) both call it first.
  */
-export function requestLogging(
+export function requestTracker(
   logger: Logger,
-  options: {
-    /** Called once per request whose response was sent in full, with its duration. */
-    onEnd?: (request: Request, response: Response, seconds: number) => void;
-  } = {},
-): RequestHandler {
+  options: RequestTrackingOptions = {},
+): (request: IncomingMessage, response: ServerResponse) => void {
   const accessLog = logger.child({}, { redact: logRedaction });
   const { onEnd } = options;
-  return (request, response, next) => {
+  return (request, response) => {
     const started = performance.now();
     const supplied = request.headers['x-request-id'];
     const id =
@@ -115,7 +125,7 @@ export function requestLogging(
       if (!accessLog.isLevelEnabled(level)) return;
       accessLog[level](
         {
-          req: { id, method: request.method, url: request.originalUrl, headers: request.headers },
+          req: { id, method: request.method, url: receivedUrl(request), headers: request.headers },
           res: { statusCode: response.statusCode, headers: response.getHeaders() },
           responseTime: Math.round(elapsedMs),
           ...principalFields(response),
@@ -123,6 +133,17 @@ export function requestLogging(
         aborted ? 'request aborted' : 'request completed',
       );
     });
+  };
+}
+
+/** {@link requestTracker} as Express middleware. */
+export function requestLogging(
+  logger: Logger,
+  options: RequestTrackingOptions = {},
+): RequestHandler {
+  const track = requestTracker(logger, options);
+  return (request, response, next) => {
+    track(request, response);
     next();
   };
 }

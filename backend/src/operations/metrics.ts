@@ -1,6 +1,7 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AgentStatus, RunStatus } from '@cronfleet/core/api';
 import { sql } from 'drizzle-orm';
-import type { Request, RequestHandler, Response } from 'express';
+import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { onlineSlackSeconds } from '../agents/agentStatus.js';
 import type { AppContext } from '../http/appContext.js';
@@ -202,12 +203,17 @@ export function createMetrics(context: AppContext): AppMetrics {
 }
 
 /** The route template of a handled request, for the request histogram's `route` label. */
-function routeLabel(request: Request, response: Response): string {
-  const route = (request as { route?: { path?: unknown } }).route;
-  if (route !== undefined && typeof route.path === 'string')
-    return `${request.baseUrl}${route.path}`;
+function routeLabel(request: IncomingMessage, response: ServerResponse): string {
+  // Express's fields, which the lean lane (leanRoutes.ts) sets too for the routes it serves.
+  const { route, baseUrl, originalUrl } = request as {
+    route?: { path?: unknown };
+    baseUrl?: string;
+    originalUrl?: string;
+  };
+  if (route !== undefined && typeof route.path === 'string') return `${baseUrl ?? ''}${route.path}`;
   // The SPA fallback (a regular expression route) and the dashboard's static files.
-  const isApi = request.originalUrl.startsWith('/api/') || request.originalUrl === '/api';
+  const url = originalUrl ?? request.url ?? '';
+  const isApi = url.startsWith('/api/') || url === '/api';
   if (!isApi && response.statusCode < 400) return 'dashboard';
   return 'unmatched';
 }
@@ -218,7 +224,7 @@ function routeLabel(request: Request, response: Response): string {
  */
 export function observeRequestDuration(
   metrics: AppMetrics,
-): (request: Request, response: Response, seconds: number) => void {
+): (request: IncomingMessage, response: ServerResponse, seconds: number) => void {
   return (request, response, seconds) => {
     metrics.httpRequestDuration.observe(
       {

@@ -1,7 +1,7 @@
 import { apiRoutes } from '@cronfleet/core/api';
 import type { Express } from 'express';
 import type { AppContext } from '../http/appContext.js';
-import { mountRoute } from '../http/mountRoute.js';
+import { mountLeanRoute, mountRoute } from '../http/mountRoute.js';
 import { recordCheckInsIngested } from '../operations/metrics.js';
 import { CheckInCommitter } from './checkInCommitter.js';
 import { listJobs } from './listJobs.js';
@@ -13,7 +13,7 @@ export function registerRunRoutes(app: Express, context: AppContext): void {
   const { database } = context;
 
   const checkIns = new CheckInCommitter(database, context.now);
-  mountRoute(app, context, apiRoutes.sendCheckIns, async ({ principal, body }) => {
+  mountLeanRoute(app, context, apiRoutes.sendCheckIns, async ({ principal, body }) => {
     const result = await checkIns.submit(principal, body.checkIns);
     recordCheckInsIngested(context, result);
     return result;
