@@ -12,6 +12,8 @@ export const BenchConfig = z.object({
     .default('postgres://postgres@127.0.0.1:5432/test'),
   durationSeconds: z.coerce.number().int().min(1).max(600).default(10),
   warmUpSeconds: z.coerce.number().int().min(0).max(60).default(2),
+  /** Rounds of (a) and (b), measured in alternation; (b)/(a) is the median of their ratios. */
+  rounds: z.coerce.number().int().min(1).max(15).default(3),
   /**
    * Concurrent connections of every run (the same for (a) and (b)): 10 saturates one Node
    * process on 2 cores and equals the backend's default database pool.
@@ -40,7 +42,7 @@ export type BenchConfig = z.infer<typeof BenchConfig>;
 const usage = `Usage: npm run bench -w backend [-- --skip-build] [-- --only=a,b,b@500,c,d,e]
 
 Environment: DATABASE_URL (a PostgreSQL server; default postgres://postgres@127.0.0.1:5432/test),
-BENCH_DURATION_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (10),
+BENCH_DURATION_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_ROUNDS (3), BENCH_CONNECTIONS (10),
 BENCH_HISTORY_RUNS (1000000), BENCH_AGENTS (1000), BENCH_BATCH_SIZE (100),
 BENCH_SERVER_NODE_ARGS (extra Node flags for the backend, e.g. --cpu-prof).`;
 
@@ -63,6 +65,7 @@ export function loadBenchConfig(
     databaseUrl: blank(environment.DATABASE_URL),
     durationSeconds: blank(environment.BENCH_DURATION_SECONDS),
     warmUpSeconds: blank(environment.BENCH_WARMUP_SECONDS),
+    rounds: blank(environment.BENCH_ROUNDS),
     connections: blank(environment.BENCH_CONNECTIONS),
     historyRuns: blank(environment.BENCH_HISTORY_RUNS),
     agents: blank(environment.BENCH_AGENTS),

@@ -31,6 +31,52 @@ export interface Measurement {
   skipped?: string;
   /** The machine's 1-minute load average when the run began: other work skews the figures. */
   loadAverage?: number;
+  /** Every round of a measurement taken in rounds, in order; `result` is the median one. */
+  rounds?: LoadResult[];
+}
+
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+};
+
+/**
+ * One measurement out of its rounds: the round with the median requests/s stands for it (its
+ * latencies and CPU figures with it), and every round is kept for the (b)/(a) ratio.
+ */
+export function combineRounds(rounds: readonly Measurement[]): Measurement {
+  const [first] = rounds;
+  if (first === undefined) throw new Error('no rounds to combine');
+  const skipped = rounds.find((round) => round.skipped !== undefined);
+  if (skipped !== undefined) return skipped;
+  const results = rounds.flatMap((round) => (round.result === undefined ? [] : [round.result]));
+  const middle = median(results.map((result) => result.requestsPerSecond));
+  const index = results.findIndex((result) => result.requestsPerSecond === middle);
+  return {
+    ...first,
+    result: results[index],
+    loadAverage: Math.max(...rounds.map((round) => round.loadAverage ?? 0)),
+    rounds: results,
+  };
+}
+
+/**
+ * (b)/(a): the median of the per-round ratios when both were measured in alternating rounds
+ * (each pair side by side, so the machine's drift cancels out), else the ratio of the two runs.
+ */
+export function checkInShareOfCeiling(
+  measurements: readonly Measurement[],
+): { ratio: number; pairs: [number, number][] } | undefined {
+  const a = measurements.find((measurement) => measurement.id === 'a');
+  const b = measurements.find((measurement) => measurement.id === 'b');
+  if (a?.result === undefined || b?.result === undefined) return undefined;
+  const aRounds = a.rounds ?? [a.result];
+  const bRounds = b.rounds ?? [b.result];
+  const pairs = aRounds.flatMap((aRound, index): [number, number][] => {
+    const bRound = bRounds[index];
+    return bRound === undefined ? [] : [[bRound.requestsPerSecond, aRound.requestsPerSecond]];
+  });
+  return { ratio: median(pairs.map(([bRate, aRate]) => bRate / aRate)), pairs };
 }
 
 export interface TargetOutcome {
@@ -52,14 +98,11 @@ export function fixedRateP99(result: LoadResult): number {
 
 export function evaluateTargets(measurements: readonly Measurement[]): TargetOutcome[] {
   const t = benchmarkTargets;
-  const a = measured(measurements, 'a');
-  const b = measured(measurements, 'b');
+  const ratio = checkInShareOfCeiling(measurements)?.ratio;
   const b500 = measured(measurements, 'b@500');
   const c = measured(measurements, 'c');
   const d = measured(measurements, 'd');
   const e = measured(measurements, 'e');
-  const ratio =
-    a !== undefined && b !== undefined ? b.requestsPerSecond / a.requestsPerSecond : undefined;
   const batchItems =
     measurements.find((measurement) => measurement.id === 'c')?.itemsPerRequest ?? 1;
   return [
@@ -185,12 +228,15 @@ export function formatReport(measurements: readonly Measurement[]): string {
     outcome.actual,
     outcome.pass === undefined ? 'NOT MEASURED' : outcome.pass ? 'pass' : 'MISS',
   ]);
-  const a = measured(measurements, 'a');
-  const b = measured(measurements, 'b');
+  const share = checkInShareOfCeiling(measurements);
+  const pairText = ([bRate, aRate]: [number, number]) =>
+    `${whole(bRate)} / ${whole(aRate)} = ${(bRate / aRate).toFixed(2)}`;
   const ratioLine =
-    a !== undefined && b !== undefined
-      ? `(b)/(a): ${whole(b.requestsPerSecond)} / ${whole(a.requestsPerSecond)} req/s = ${(b.requestsPerSecond / a.requestsPerSecond).toFixed(2)}`
-      : '(b)/(a): not measured';
+    share === undefined
+      ? '(b)/(a): not measured'
+      : share.pairs.length === 1
+        ? `(b)/(a): ${pairText(share.pairs[0] as [number, number])} req/s`
+        : `(b)/(a): ${share.ratio.toFixed(2)}, the median of ${share.pairs.length} rounds measured side by side (req/s): ${share.pairs.map(pairText).join('; ')}`;
   return [
     table(header, rows),
     '',

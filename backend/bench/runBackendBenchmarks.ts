@@ -33,6 +33,7 @@ import {
 } from './benchDatabase.js';
 import {
   benchmarkTargets,
+  combineRounds,
   formatReport,
   measurementErrors,
   type Measurement,
@@ -119,9 +120,14 @@ function wanted(config: BenchConfig, id: MeasurementId): boolean {
   return config.only === undefined || config.only.includes(id);
 }
 
-async function measure(state: RunState, planned: Planned): Promise<void> {
+/** Measures `planned` once and returns the measurement (`round` only labels the log line). */
+async function measureOnce(
+  state: RunState,
+  planned: Planned,
+  round?: string,
+): Promise<Measurement> {
   say(
-    `measuring (${planned.id}) ${planned.label}: ${planned.spec.connections} connections, ` +
+    `measuring (${planned.id})${round === undefined ? '' : ` ${round}`} ${planned.label}: ${planned.spec.connections} connections, ` +
       `${planned.spec.warmUpSeconds} s warm-up + ${planned.spec.durationSeconds} s` +
       (planned.spec.overallRate === undefined ? '' : ` at ${planned.spec.overallRate} req/s`) +
       ` (load average ${loadAverage()})`,
@@ -130,11 +136,10 @@ async function measure(state: RunState, planned: Planned): Promise<void> {
   const skipped = await probe(planned.spec, planned.checkProbe);
   if (skipped !== undefined) {
     say(`  skipped: ${skipped}`);
-    state.measurements.push({ ...planned, skipped });
-    return;
+    return { ...planned, skipped };
   }
   const result = await runLoad(planned.spec);
-  state.measurements.push({ ...planned, result, loadAverage: loadAtStart });
+  const measurement: Measurement = { ...planned, result, loadAverage: loadAtStart };
   say(
     `  ${Math.round(result.requestsPerSecond)} req/s, p50 ${result.latencyMs.p50.toFixed(2)} ms, ` +
       `p95 ${result.latencyMs.p95.toFixed(2)} ms, p99 ${result.latencyMs.p99.toFixed(2)} ms, ` +
@@ -155,63 +160,93 @@ async function measure(state: RunState, planned: Planned): Promise<void> {
       );
     }
   }
+  return measurement;
 }
 
-async function measureExpressCeiling(state: RunState): Promise<void> {
-  const { config } = state;
-  const server = await startServerProcess({
+async function measure(state: RunState, planned: Planned): Promise<void> {
+  state.measurements.push(await measureOnce(state, planned));
+}
+
+/**
+ * (a) and (b) in alternation, `rounds` times each, with both servers up: the machine's speed
+ * drifts by ±20 % over minutes, so (b)/(a) is judged on pairs measured side by side (see
+ * combineRounds). A skipped round skips the measurement.
+ */
+async function measureCeilingAndCheckIns(
+  state: RunState,
+  ceiling: Planned | undefined,
+  checkIns: Planned | undefined,
+): Promise<void> {
+  const rounds: Record<'a' | 'b', Measurement[]> = { a: [], b: [] };
+  const count = state.config.rounds;
+  for (let round = 1; round <= count; round += 1) {
+    for (const planned of [ceiling, checkIns]) {
+      if (planned === undefined) continue;
+      const id = planned.id as 'a' | 'b';
+      if (rounds[id].some((measurement) => measurement.skipped !== undefined)) continue;
+      rounds[id].push(await measureOnce(state, planned, `round ${round}/${count}`));
+    }
+  }
+  for (const measurements of [rounds.a, rounds.b]) {
+    if (measurements.length > 0) state.measurements.push(combineRounds(measurements));
+  }
+}
+function startExpressCeiling(): Promise<ServerProcess> {
+  return startServerProcess({
     name: 'the bare Express app',
     args: ['--import', 'tsx', 'bench/bareExpressServer.ts'],
     cwd: backendDir,
     env: { PORT: '0', NODE_ENV: 'production' },
   });
-  say(`(a) bare Express 5 app (pid ${server.pid}) at ${server.url}`);
-  try {
-    let sequence = 0;
-    await measure(state, {
-      id: 'a',
-      label: 'bare Express 5: parse JSON, 202',
-      itemsPerRequest: 1,
-      spec: {
-        title: 'a',
-        baseUrl: server.url,
-        method: 'POST',
-        path: '/api/v1/check-ins',
-        makeRequest: () => ({
-          headers: jsonHeaders('cfa_unused'),
-          body: checkInBatchBody('ceiling', 1, sequence++),
-        }),
-        connections: config.connections,
-        durationSeconds: config.durationSeconds,
-        warmUpSeconds: config.warmUpSeconds,
-        serverPid: server.pid,
-      },
-    });
-  } finally {
-    await server.stop();
-  }
+}
+
+function ceilingPlan(state: RunState, server: ServerProcess): Planned {
+  const { config } = state;
+  let sequence = 0;
+  return {
+    id: 'a',
+    label: 'bare Express 5: parse JSON, 202',
+    itemsPerRequest: 1,
+    spec: {
+      title: 'a',
+      baseUrl: server.url,
+      method: 'POST',
+      path: '/api/v1/check-ins',
+      makeRequest: () => ({
+        headers: jsonHeaders('cfa_unused'),
+        body: checkInBatchBody('ceiling', 1, sequence++),
+      }),
+      connections: config.connections,
+      durationSeconds: config.durationSeconds,
+      warmUpSeconds: config.warmUpSeconds,
+      serverPid: server.pid,
+    },
+  };
 }
 
 function jsonHeaders(token: string): Record<string, string> {
   return { 'content-type': 'application/json', authorization: `Bearer ${token}` };
 }
 
-async function measureBackend(state: RunState): Promise<void> {
-  const { config, database, principals } = state;
-  const server: ServerProcess = await startServerProcess({
+function startBackend(state: RunState): Promise<ServerProcess> {
+  return startServerProcess({
     name: 'the Cronfleet backend',
-    args: [...config.serverNodeArgs, 'dist/main.js', 'serve'],
+    args: [...state.config.serverNodeArgs, 'dist/main.js', 'serve'],
     cwd: backendDir,
     env: {
       PORT: '0',
       HOST: '127.0.0.1',
-      DATABASE_URL: database.url,
+      DATABASE_URL: state.database.url,
       CRONFLEET_WORKERS: 'false',
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
     },
   });
-  say(`backend (pid ${server.pid}) at ${server.url}, database ${database.name}`);
+}
+
+/** The backend's measurements, in order: (b), (b@500), (c), (d), (e). */
+function backendPlan(state: RunState, server: ServerProcess): Planned[] {
+  const { config, principals } = state;
   const agentToken = agentTokenRotation(principals.agents.map((agent) => agent.token));
   const common = {
     baseUrl: server.url,
@@ -286,15 +321,7 @@ async function measureBackend(state: RunState): Promise<void> {
       connections: config.connections,
     },
   });
-  try {
-    for (const planned of plan) {
-      if (wanted(config, planned.id)) await measure(state, planned);
-    }
-  } finally {
-    await server.stop();
-    const warnings = server.stderr().trim();
-    if (warnings !== '') say(`backend stderr:\n${warnings}`);
-  }
+  return plan;
 }
 
 async function main(): Promise<number> {
@@ -343,9 +370,34 @@ async function main(): Promise<number> {
       measurements: [],
       integrityProblems: [],
     };
-    if (wanted(config, 'a')) await measureExpressCeiling(state);
-    if ((['b', 'b@500', 'c', 'd', 'e'] as const).some((id) => wanted(config, id))) {
-      await measureBackend(state);
+    const ceiling = wanted(config, 'a') ? await startExpressCeiling() : undefined;
+    const backend = (['b', 'b@500', 'c', 'd', 'e'] as const).some((id) => wanted(config, id))
+      ? await startBackend(state)
+      : undefined;
+    try {
+      if (ceiling !== undefined)
+        say(`(a) bare Express 5 app (pid ${ceiling.pid}) at ${ceiling.url}`);
+      if (backend !== undefined) {
+        say(`backend (pid ${backend.pid}) at ${backend.url}, database ${database.name}`);
+      }
+      const plan = backend === undefined ? [] : backendPlan(state, backend);
+      const byId = (id: MeasurementId) =>
+        plan.find((planned) => planned.id === id && wanted(config, id));
+      await measureCeilingAndCheckIns(
+        state,
+        ceiling === undefined ? undefined : ceilingPlan(state, ceiling),
+        byId('b'),
+      );
+      for (const planned of plan) {
+        if (planned.id !== 'b' && wanted(config, planned.id)) await measure(state, planned);
+      }
+    } finally {
+      await ceiling?.stop();
+      if (backend !== undefined) {
+        await backend.stop();
+        const warnings = backend.stderr().trim();
+        if (warnings !== '') say(`backend stderr:\n${warnings}`);
+      }
     }
 
     say('');

