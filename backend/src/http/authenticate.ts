@@ -1,7 +1,7 @@
+import type { IncomingMessage } from 'node:http';
 import type { Permission, RouteAuth } from '@cronfleet/core/api';
 import { parse as parseCookies } from 'cookie';
 import { and, eq, sql } from 'drizzle-orm';
-import type { Request } from 'express';
 import type { Database } from '../db/database.js';
 import { agents, apiTokens, enrollmentTokens, memberships, sessions } from '../db/schema.js';
 import { type ApiError, forbidden, unauthorized } from './apiError.js';
@@ -47,7 +47,10 @@ export interface EnrollmentPrincipal {
 
 export type Principal = UserPrincipal | AgentPrincipal | EnrollmentPrincipal;
 
-function bearerToken(request: Request): string | undefined {
+/** What authentication reads of a request: its headers only. */
+type RequestHeaders = Pick<IncomingMessage, 'headers'>;
+
+function bearerToken(request: RequestHeaders): string | undefined {
   const header = request.headers.authorization;
   if (header === undefined) return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -236,7 +239,7 @@ const expectedToken: Record<Exclude<RouteAuth, 'none'>, string> = {
  */
 export async function authenticate(
   context: AppContext,
-  request: Request,
+  request: RequestHeaders,
   auth: Exclude<RouteAuth, 'none'>,
 ): Promise<Principal> {
   const token = bearerToken(request);

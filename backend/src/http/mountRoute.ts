@@ -108,11 +108,7 @@ async function callRoute<Route extends ApiRouteDefinition>(
 
 /**
  * Serves one route of core's route table (see {@link callRoute}) and answers the handler's result
- * with the route's success status.
- *
- * A route whose handler needs neither the Express request nor the response may also be served
- * by the lean lane (`lean: true`; see {@link LeanRoutes}): the agents' hot routes. Express keeps
- * serving the same route for every request the lane does not take.
+ * with the route's success status. See also {@link mountLeanRoute}.
  */
 export function mountRoute<Route extends ApiRouteDefinition>(
   app: Express,
@@ -140,8 +136,9 @@ export function mountRoute<Route extends ApiRouteDefinition>(
 
 /**
  * {@link mountRoute} for a POST route without path parameters whose handler needs neither the
- * request nor the response, also served by the lean lane (see {@link LeanRoutes}): the agents'
- * hot routes.
+ * request nor the response, also served by the lean lane (see LeanRoutes): the agents' hot
+ * routes. Express keeps serving the same route, with the same handler, for every request the
+ * lane does not take.
  */
 export function mountLeanRoute<Route extends ApiRouteDefinition & { method: 'POST' }>(
   app: Express,
