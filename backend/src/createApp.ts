@@ -122,15 +122,16 @@ export function createApp(context: AppContext): Express {
   app.set('trust proxy', context.config.trustProxy);
   const track = requestTracker(context.logger, { onEnd: observeRequestDuration(metrics) });
   const setSecurityHeaders = securityHeaders();
-  app.use((request, response, next) => {
-    track(request, response);
-    setSecurityHeaders(response);
-    next();
-  });
-  leanRoutesOf(app).prepare = (request, response) => {
+  // What every request gets first, whether Express or the lean lane serves it.
+  const prepare = (request: IncomingMessage, response: ServerResponse) => {
     track(request, response);
     setSecurityHeaders(response);
   };
+  leanRoutesOf(app).prepare = prepare;
+  app.use((request, response, next) => {
+    prepare(request, response);
+    next();
+  });
   if (context.config.corsOrigins.length > 0) app.use(corsMiddleware(context.config.corsOrigins));
 
   app.get('/healthz', (_request, response) => {

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { RequestHandler } from 'express';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import type { Principal } from './authenticate.js';
 
@@ -94,7 +93,7 @@ export interface RequestTrackingOptions {
  * when a handler uses it, and the access line is built only when its level is enabled: the agent
  * calls are the hot path, and a replica logging at warn should not pay for lines it drops.
  *
- * Answers the function that starts tracking one request: the Express middleware below and the
+ * Answers the function that starts tracking one request: createApp's first middleware and the
  * lean lane (leanRoutes.ts) both call it first.
  */
 export function requestTracker(
@@ -133,17 +132,5 @@ export function requestTracker(
         aborted ? 'request aborted' : 'request completed',
       );
     });
-  };
-}
-
-/** {@link requestTracker} as Express middleware. */
-export function requestLogging(
-  logger: Logger,
-  options: RequestTrackingOptions = {},
-): RequestHandler {
-  const track = requestTracker(logger, options);
-  return (request, response, next) => {
-    track(request, response);
-    next();
   };
 }
