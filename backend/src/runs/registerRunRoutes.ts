@@ -20,11 +20,11 @@ export function registerRunRoutes(app: Express, context: AppContext): void {
   });
 
   mountRoute(app, context, apiRoutes.listRuns, ({ principal, query }) =>
-    listRuns(database.db, principal.organizationId, query),
+    listRuns(database, principal.organizationId, query),
   );
 
   mountRoute(app, context, apiRoutes.getRun, ({ principal, params }) =>
-    getRun(database.db, principal.organizationId, params.runId),
+    getRun(database, principal.organizationId, params.runId),
   );
 
   mountRoute(app, context, apiRoutes.listJobs, ({ principal, query }) =>
