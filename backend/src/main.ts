@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { runBootstrapCommand } from './auth/bootstrapCommand.js';
 import { installationHasUsers } from './auth/bootstrapInstallation.js';
-import { listenForAgentCredentialChanges } from './http/agentCredentialCache.js';
+import { listenForCredentialChanges } from './http/credentialCache.js';
 import { createServer } from './createApp.js';
 import { createLogger } from './http/requestLogging.js';
 import { startLostRunWorker } from './workers/lostRunWorker.js';
@@ -53,7 +53,7 @@ async function serve(config: BackendConfig, logger: Logger): Promise<void> {
   };
   const server = createServer(context);
   // Other replicas' agent revocations evict this replica's cached agent credentials.
-  const stopListening = await listenForAgentCredentialChanges(context);
+  const stopListening = await listenForCredentialChanges(context);
   // Background workers: safe on every replica at once (SKIP LOCKED); CRONFLEET_WORKERS=false
   // keeps them off this process.
   const workers = config.workers

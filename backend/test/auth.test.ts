@@ -295,6 +295,7 @@ describe('login, me and logout', () => {
         body: { email: 'ada@example.com', password },
       }),
     );
+    expect((await call(app, 'GET', '/api/v1/auth/me', { cookie: first })).status).toBe(200);
     const second = await call(app, 'POST', '/api/v1/auth/login', {
       body: { email: 'ada@example.com', password },
       cookie: first,
@@ -305,6 +306,38 @@ describe('login, me and logout', () => {
     expect(
       (await call(app, 'GET', '/api/v1/auth/me', { cookie: sessionCookieOf(second) })).status,
     ).toBe(200);
+  });
+
+  it('records when a session was last seen, to the minute', async () => {
+    const start = Date.now() + 3_600_000;
+    try {
+      app.setNow(new Date(start));
+      const cookie = sessionCookieOf(
+        await call(app, 'POST', '/api/v1/auth/login', {
+          body: { email: 'ada@example.com', password },
+        }),
+      );
+      const lastSeen = async () => {
+        const [row] = await app.database.db
+          .select({ lastSeenAt: sessions.lastSeenAt })
+          .from(sessions)
+          .where(eq(sessions.tokenHash, hashToken(cookie.split('=')[1] ?? '')));
+        return row?.lastSeenAt?.getTime();
+      };
+      expect(await lastSeen()).toBe(start);
+      app.setNow(new Date(start + 30_000));
+      expect((await call(app, 'GET', '/api/v1/auth/me', { cookie })).status).toBe(200);
+      expect((await call(app, 'GET', '/api/v1/auth/me', { cookie })).status).toBe(200);
+      expect(await lastSeen()).toBe(start);
+      app.setNow(new Date(start + 61_000));
+      expect((await call(app, 'GET', '/api/v1/auth/me', { cookie })).status).toBe(200);
+      expect(await lastSeen()).toBe(start + 61_000);
+      app.setNow(new Date(start + 90_000));
+      expect((await call(app, 'GET', '/api/v1/auth/me', { cookie })).status).toBe(200);
+      expect(await lastSeen()).toBe(start + 61_000);
+    } finally {
+      app.setNow(undefined);
+    }
   });
 
   it('expires a session after the configured time', async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { auditLog } from '../src/db/schema.js';
+import { apiTokens, auditLog } from '../src/db/schema.js';
 import { seedOrganization, seedUser, type SeededUser } from './seed.js';
 import { startTestApp, type TestApp } from './testApp.js';
 
@@ -208,6 +208,8 @@ describe('personal API tokens', () => {
       app.setNow(undefined);
     }
 
+    // Used again, so this replica has it cached when it is revoked.
+    expect((await call(app, 'GET', '/api/v1/auth/me', token)).status).toBe(200);
     const revoked = await call(
       app,
       'DELETE',
@@ -235,6 +237,37 @@ describe('personal API tokens', () => {
     expect(all.body.items.map((item: { id: string }) => item.id)).toContain(
       created.body.apiToken.id,
     );
+  });
+
+  it('records when a token was last used, to the minute', async () => {
+    const created = await call(app, 'POST', '/api/v1/tokens', operator.token, {
+      name: 'touch',
+      scopes: ['read'],
+    });
+    const token: string = created.body.token;
+    const lastUsed = async () => {
+      const [row] = await app.database.db
+        .select({ lastUsedAt: apiTokens.lastUsedAt })
+        .from(apiTokens)
+        .where(eq(apiTokens.id, created.body.apiToken.id));
+      return row?.lastUsedAt?.getTime();
+    };
+    const start = Date.now() + 3_600_000;
+    try {
+      app.setNow(new Date(start));
+      expect((await call(app, 'GET', '/api/v1/auth/me', token)).status).toBe(200);
+      expect(await lastUsed()).toBe(start);
+      // Within the minute, calls (answered from the credential cache) write nothing.
+      app.setNow(new Date(start + 30_000));
+      expect((await call(app, 'GET', '/api/v1/auth/me', token)).status).toBe(200);
+      expect(await lastUsed()).toBe(start);
+      // After it, the next call records its time.
+      app.setNow(new Date(start + 61_000));
+      expect((await call(app, 'GET', '/api/v1/auth/me', token)).status).toBe(200);
+      expect(await lastUsed()).toBe(start + 61_000);
+    } finally {
+      app.setNow(undefined);
+    }
   });
 
   it("lets only admins see and revoke other people's tokens", async () => {

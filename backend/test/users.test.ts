@@ -324,6 +324,11 @@ describe('organization users', () => {
     );
     const globexCookie = globexLogin.headers.getSetCookie()[0]?.split(';')[0] ?? '';
 
+    // Both credentials in use (and cached) when the member is removed.
+    expect((await call(app, 'GET', '/api/v1/auth/me', { cookie })).status).toBe(200);
+    expect((await call(app, 'GET', '/api/v1/auth/me', { token: token.body.token })).status).toBe(
+      200,
+    );
     const removed = await call(app, 'DELETE', `/api/v1/users/${userId}`, as(admin));
     expect(removed.status).toBe(200);
     expect(removed.body).toEqual({ userId, sessionsEnded: 1, tokensDeleted: 1 });

@@ -1,7 +1,7 @@
 import { apiRoutes, type AgentDetail } from '@cronfleet/core/api';
 import { and, asc, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Express } from 'express';
-import { agentCredentialsChanged } from '../http/agentCredentialCache.js';
+import { credentialsChanged } from '../http/credentialCache.js';
 import { recordAudit } from '../audit/recordAudit.js';
 import type { Database } from '../db/database.js';
 import { agents } from '../db/schema.js';
@@ -93,8 +93,7 @@ export function registerAgentManagementRoutes(app: Express, context: AppContext)
         })
         .where(scoped);
       // The agent principal carries its name: cached principals must see the new one.
-      if (body.name !== undefined)
-        evict = await agentCredentialsChanged(tx, context, params.agentId);
+      if (body.name !== undefined) evict = await credentialsChanged(tx, context, params.agentId);
       const details: Record<string, unknown> = {};
       if (body.name !== undefined) details.name = { from: before.name, to: body.name };
       if (body.labels !== undefined) details.labels = { from: before.labels, to: body.labels };
@@ -131,7 +130,7 @@ export function registerAgentManagementRoutes(app: Express, context: AppContext)
         .returning({ id: agents.id, name: agents.name });
       // Revoking a revoked agent keeps the first revocation and its reason.
       if (revoked !== undefined) {
-        evict = await agentCredentialsChanged(tx, context, revoked.id);
+        evict = await credentialsChanged(tx, context, revoked.id);
         await recordAudit(
           tx,
           { principal, organizationId: principal.organizationId, request },

@@ -1,7 +1,7 @@
 import { apiRoutes, type InventoryJob } from '@cronfleet/core/api';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Express } from 'express';
-import { agentCredentialsChanged } from '../http/agentCredentialCache.js';
+import { credentialsChanged } from '../http/credentialCache.js';
 import { recordAudit } from '../audit/recordAudit.js';
 import { agents, enrollmentTokens, jobInstances } from '../db/schema.js';
 import { GroupCommit } from '../db/groupCommit.js';
@@ -106,7 +106,7 @@ export function registerAgentProtocolRoutes(app: Express, context: AppContext): 
         });
       if (agent === undefined) throw new Error('the agent was not inserted');
       // Re-enrolling replaces the token: the old one must stop working everywhere.
-      if (!agent.created) evict = await agentCredentialsChanged(tx, context, agent.id);
+      if (!agent.created) evict = await credentialsChanged(tx, context, agent.id);
       await recordAudit(
         tx,
         { principal, organizationId: principal.organizationId, request },

@@ -6,6 +6,7 @@ import type { Database } from '../db/database.js';
 import { apiTokens, users } from '../db/schema.js';
 import { forbidden, notFound } from '../http/apiError.js';
 import type { AppContext } from '../http/appContext.js';
+import { credentialsChanged } from '../http/credentialCache.js';
 import { rolePermissions } from '../http/authenticate.js';
 import { displayPrefix, generateToken, hashToken } from '../http/credentials.js';
 import { mountRoute } from '../http/mountRoute.js';
@@ -150,7 +151,8 @@ export function registerApiTokenRoutes(app: Express, context: AppContext): void 
   });
 
   mountRoute(app, context, apiRoutes.revokeApiToken, async ({ principal, params, request }) => {
-    return db.transaction(async (tx) => {
+    let evict: (() => void) | undefined;
+    const summary = await db.transaction(async (tx) => {
       const [row] = await selectSummaries(
         tx,
         principal.organizationId,
@@ -169,6 +171,7 @@ export function registerApiTokenRoutes(app: Express, context: AppContext): void 
         .where(
           and(eq(apiTokens.id, row.id), eq(apiTokens.organizationId, principal.organizationId)),
         );
+      evict = await credentialsChanged(tx, context, row.userId);
       await recordAudit(
         tx,
         { principal, organizationId: principal.organizationId, request },
@@ -181,6 +184,8 @@ export function registerApiTokenRoutes(app: Express, context: AppContext): void 
       );
       return toSummary({ ...row, revokedAt });
     });
+    evict?.();
+    return summary;
   });
 }
 

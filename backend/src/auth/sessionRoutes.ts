@@ -5,6 +5,7 @@ import { recordAudit } from '../audit/recordAudit.js';
 import { memberships, organizations, sessions, users } from '../db/schema.js';
 import { ApiError, forbidden, notFound, unauthorized } from '../http/apiError.js';
 import type { AppContext } from '../http/appContext.js';
+import { credentialsChanged } from '../http/credentialCache.js';
 import { mountRoute } from '../http/mountRoute.js';
 import { loginRateLimit } from '../http/rateLimits.js';
 import { bootstrapInstallation } from './bootstrapInstallation.js';
@@ -49,6 +50,7 @@ export function registerSessionRoutes(app: Express, context: AppContext): void {
         { userId: created.user.id, organizationId: created.organization.id, role: 'admin' },
       ),
     );
+    session.afterCommit();
     return sessionResponse(created.user, created.organization, 'admin', session.expiresAt);
   });
 
@@ -103,6 +105,7 @@ export function registerSessionRoutes(app: Express, context: AppContext): void {
       );
       return started;
     });
+    session.afterCommit();
     return sessionResponse(
       user,
       { id: membership.organizationId, name: membership.organizationName },
@@ -114,7 +117,7 @@ export function registerSessionRoutes(app: Express, context: AppContext): void {
   mountRoute(app, context, apiRoutes.logout, async ({ principal, request, response }) => {
     clearSessionCookie(context, request, response);
     if (principal.via !== 'session') return { signedOut: false };
-    await db.transaction(async (tx) => {
+    const evict = await db.transaction(async (tx) => {
       await tx
         .delete(sessions)
         .where(
@@ -133,7 +136,10 @@ export function registerSessionRoutes(app: Express, context: AppContext): void {
           details: { sessionId: principal.credentialId },
         },
       );
+      // The signed-out session must stop working at once, here and on every replica.
+      return credentialsChanged(tx, context, principal.userId);
     });
+    evict();
     return { signedOut: true };
   });
 

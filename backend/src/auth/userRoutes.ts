@@ -6,6 +6,7 @@ import type { Database } from '../db/database.js';
 import { memberships, sessions, users } from '../db/schema.js';
 import { badRequest, conflict, notFound } from '../http/apiError.js';
 import type { AppContext } from '../http/appContext.js';
+import { credentialsChanged } from '../http/credentialCache.js';
 import { mountRoute } from '../http/mountRoute.js';
 import { deleteMemberApiTokens } from './apiTokenRoutes.js';
 import { hashPassword } from './passwordHash.js';
@@ -185,7 +186,8 @@ export function registerUserRoutes(app: Express, context: AppContext): void {
     apiRoutes.changeUserRole,
     async ({ principal, params, body, request }) => {
       const organizationId = principal.organizationId;
-      return db.transaction(async (tx) => {
+      let evict: (() => void) | undefined;
+      const changed = await db.transaction(async (tx) => {
         await lockMemberships(tx, organizationId);
         const member = await findMember(tx, organizationId, params.userId);
         if (member === undefined) throw notFound('user');
@@ -201,6 +203,8 @@ export function registerUserRoutes(app: Express, context: AppContext): void {
           .where(
             and(eq(memberships.organizationId, organizationId), eq(memberships.userId, member.id)),
           );
+        // The member's sessions and tokens act with the new role from their next call.
+        evict = await credentialsChanged(tx, context, member.id);
         await recordAudit(
           tx,
           { principal, organizationId, request },
@@ -213,12 +217,15 @@ export function registerUserRoutes(app: Express, context: AppContext): void {
         );
         return toOrganizationUser({ ...member, role: body.role });
       });
+      evict?.();
+      return changed;
     },
   );
 
   mountRoute(app, context, apiRoutes.removeUser, async ({ principal, params, request }) => {
     const organizationId = principal.organizationId;
-    return db.transaction(async (tx) => {
+    let evict: (() => void) | undefined;
+    const removed = await db.transaction(async (tx) => {
       await lockMemberships(tx, organizationId);
       const member = await findMember(tx, organizationId, params.userId);
       if (member === undefined) throw notFound('user');
@@ -235,6 +242,7 @@ export function registerUserRoutes(app: Express, context: AppContext): void {
         .where(and(eq(sessions.organizationId, organizationId), eq(sessions.userId, member.id)))
         .returning({ id: sessions.id });
       const tokensDeleted = await deleteMemberApiTokens(tx, organizationId, member.id);
+      evict = await credentialsChanged(tx, context, member.id);
       await recordAudit(
         tx,
         { principal, organizationId, request },
@@ -252,5 +260,7 @@ export function registerUserRoutes(app: Express, context: AppContext): void {
       );
       return { userId: member.id, sessionsEnded: endedSessions.length, tokensDeleted };
     });
+    evict?.();
+    return removed;
   });
 }

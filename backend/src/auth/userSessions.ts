@@ -5,6 +5,7 @@ import type { CookieOptions, Request, Response } from 'express';
 import type { Database } from '../db/database.js';
 import { sessions } from '../db/schema.js';
 import type { AppContext } from '../http/appContext.js';
+import { credentialsChanged } from '../http/credentialCache.js';
 import { rolePermissions, sessionCookieName, type UserPrincipal } from '../http/authenticate.js';
 import { generateToken, hashToken } from '../http/credentials.js';
 
@@ -35,6 +36,8 @@ export function sessionTokenOf(request: Request): string | undefined {
 export interface StartedSession {
   principal: UserPrincipal;
   expiresAt: Date;
+  /** Run after the commit: evicts the replaced session from this replica's credential cache. */
+  afterCommit: () => void;
 }
 
 /**
@@ -51,8 +54,14 @@ export async function startSession(
   const now = context.now();
   const expiresAt = new Date(now.getTime() + context.config.sessionTtlHours * 3_600_000);
   const previous = sessionTokenOf(call.request);
+  let afterCommit = () => {};
   if (previous !== undefined) {
-    await db.delete(sessions).where(eq(sessions.tokenHash, hashToken(previous)));
+    const [replaced] = await db
+      .delete(sessions)
+      .where(eq(sessions.tokenHash, hashToken(previous)))
+      .returning({ userId: sessions.userId });
+    if (replaced !== undefined)
+      afterCommit = await credentialsChanged(db, context, replaced.userId);
   }
   await db
     .delete(sessions)
@@ -77,6 +86,7 @@ export async function startSession(
   });
   return {
     expiresAt,
+    afterCommit,
     principal: {
       kind: 'user',
       organizationId: who.organizationId,

@@ -5,7 +5,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { agents, apiTokens, enrollmentTokens, memberships, sessions } from '../db/schema.js';
 import { type ApiError, forbidden, unauthorized } from './apiError.js';
-import { agentCredentialCacheOf } from './agentCredentialCache.js';
+import { credentialCacheOf } from './credentialCache.js';
 import type { AppContext } from './appContext.js';
 import { hashToken, kindOfToken } from './credentials.js';
 
@@ -58,11 +58,45 @@ function bearerToken(request: RequestHeaders): string | undefined {
   return match[1];
 }
 
-const apiTokenTouchIntervalMs = 60_000;
+/** How often a credential's use is written back (API tokens' last_used_at, sessions' last_seen_at). */
+const touchIntervalMs = 60_000;
+
+/**
+ * A user credential from the cache, its use recorded at most once a minute per replica, or
+ * undefined when it is not cached.
+ */
+async function cachedUser(
+  context: AppContext,
+  tokenHash: string,
+  touch: (credentialId: string, now: Date) => Promise<unknown>,
+): Promise<UserPrincipal | undefined> {
+  const cached = credentialCacheOf(context).get(tokenHash, 'user');
+  if (cached === undefined) return undefined;
+  const now = context.now();
+  if (now.getTime() - cached.touchedAt > touchIntervalMs) {
+    cached.touchedAt = now.getTime();
+    await touch(cached.principal.credentialId, now);
+  }
+  return cached.principal;
+}
+
+function touchApiToken(context: AppContext) {
+  return (id: string, now: Date) =>
+    context.database.db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, id));
+}
+
+function touchSession(context: AppContext) {
+  return (id: string, now: Date) =>
+    context.database.db.update(sessions).set({ lastSeenAt: now }).where(eq(sessions.id, id));
+}
 
 async function userFromApiToken(context: AppContext, token: string): Promise<UserPrincipal> {
-  const { db } = context.database;
-  const [row] = await db
+  const tokenHash = hashToken(token);
+  const cached = await cachedUser(context, tokenHash, touchApiToken(context));
+  if (cached !== undefined) return cached;
+  const cache = credentialCacheOf(context);
+  const generation = cache.generation;
+  const [row] = await context.database.db
     .select({
       id: apiTokens.id,
       organizationId: apiTokens.organizationId,
@@ -81,7 +115,7 @@ async function userFromApiToken(context: AppContext, token: string): Promise<Use
         eq(memberships.userId, apiTokens.userId),
       ),
     )
-    .where(eq(apiTokens.tokenHash, hashToken(token)))
+    .where(eq(apiTokens.tokenHash, tokenHash))
     .limit(1);
   if (row === undefined) throw unauthorized('unknown API token; create a new one');
   const now = context.now();
@@ -91,14 +125,13 @@ async function userFromApiToken(context: AppContext, token: string): Promise<Use
       `this API token expired at ${row.expiresAt.toISOString()}; create a new one`,
     );
   }
-  if (
-    row.lastUsedAt === null ||
-    now.getTime() - row.lastUsedAt.getTime() > apiTokenTouchIntervalMs
-  ) {
-    await db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, row.id));
+  let touchedAt = row.lastUsedAt?.getTime() ?? -Infinity;
+  if (now.getTime() - touchedAt > touchIntervalMs) {
+    await touchApiToken(context)(row.id, now);
+    touchedAt = now.getTime();
   }
   const granted = rolePermissions[row.role];
-  return {
+  const principal: UserPrincipal = {
     kind: 'user',
     organizationId: row.organizationId,
     userId: row.userId,
@@ -107,16 +140,23 @@ async function userFromApiToken(context: AppContext, token: string): Promise<Use
     via: 'api_token',
     credentialId: row.id,
   };
+  cache.set(tokenHash, { principal, touchedAt }, generation, row.expiresAt?.getTime());
+  return principal;
 }
 
 async function userFromSession(context: AppContext, token: string): Promise<UserPrincipal> {
-  const { db } = context.database;
-  const [row] = await db
+  const tokenHash = hashToken(token);
+  const cached = await cachedUser(context, tokenHash, touchSession(context));
+  if (cached !== undefined) return cached;
+  const cache = credentialCacheOf(context);
+  const generation = cache.generation;
+  const [row] = await context.database.db
     .select({
       id: sessions.id,
       organizationId: sessions.organizationId,
       userId: sessions.userId,
       expiresAt: sessions.expiresAt,
+      lastSeenAt: sessions.lastSeenAt,
       role: memberships.role,
     })
     .from(sessions)
@@ -127,12 +167,18 @@ async function userFromSession(context: AppContext, token: string): Promise<User
         eq(memberships.userId, sessions.userId),
       ),
     )
-    .where(eq(sessions.tokenHash, hashToken(token)))
+    .where(eq(sessions.tokenHash, tokenHash))
     .limit(1);
-  if (row === undefined || row.expiresAt <= context.now()) {
+  const now = context.now();
+  if (row === undefined || row.expiresAt <= now) {
     throw unauthorized('your session has ended; sign in again');
   }
-  return {
+  let touchedAt = row.lastSeenAt?.getTime() ?? -Infinity;
+  if (now.getTime() - touchedAt > touchIntervalMs) {
+    await touchSession(context)(row.id, now);
+    touchedAt = now.getTime();
+  }
+  const principal: UserPrincipal = {
     kind: 'user',
     organizationId: row.organizationId,
     userId: row.userId,
@@ -141,6 +187,8 @@ async function userFromSession(context: AppContext, token: string): Promise<User
     via: 'session',
     credentialId: row.id,
   };
+  cache.set(tokenHash, { principal, touchedAt }, generation, row.expiresAt.getTime());
+  return principal;
 }
 
 /**
@@ -176,9 +224,9 @@ export function agentRevoked(reason: string | null): ApiError {
 
 async function agentFromToken(context: AppContext, token: string): Promise<AgentPrincipal> {
   const tokenHash = hashToken(token);
-  const cache = agentCredentialCacheOf(context);
-  const cached = cache.get(tokenHash);
-  if (cached !== undefined) return cached;
+  const cache = credentialCacheOf(context);
+  const cached = cache.get(tokenHash, 'agent');
+  if (cached !== undefined) return cached.principal;
   const generation = cache.generation;
   const { db } = context.database;
   let query = agentByTokenHash.get(db);
@@ -197,7 +245,7 @@ async function agentFromToken(context: AppContext, token: string): Promise<Agent
     agentId: row.id,
     agentName: row.name,
   };
-  cache.set(tokenHash, principal, generation);
+  cache.set(tokenHash, { principal, touchedAt: 0 }, generation);
   return principal;
 }
 
