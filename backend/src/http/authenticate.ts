@@ -80,6 +80,19 @@ async function cachedUser(
   return cached.principal;
 }
 
+/** Records a use older than the interval; answers when the use was last recorded (epoch ms). */
+async function touchedSince(
+  touch: (credentialId: string, now: Date) => Promise<unknown>,
+  credentialId: string,
+  recordedAt: Date | null,
+  now: Date,
+): Promise<number> {
+  const recorded = recordedAt?.getTime() ?? -Infinity;
+  if (now.getTime() - recorded <= touchIntervalMs) return recorded;
+  await touch(credentialId, now);
+  return now.getTime();
+}
+
 function touchApiToken(context: AppContext) {
   return (id: string, now: Date) =>
     context.database.db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, id));
@@ -125,11 +138,7 @@ async function userFromApiToken(context: AppContext, token: string): Promise<Use
       `this API token expired at ${row.expiresAt.toISOString()}; create a new one`,
     );
   }
-  let touchedAt = row.lastUsedAt?.getTime() ?? -Infinity;
-  if (now.getTime() - touchedAt > touchIntervalMs) {
-    await touchApiToken(context)(row.id, now);
-    touchedAt = now.getTime();
-  }
+  const touchedAt = await touchedSince(touchApiToken(context), row.id, row.lastUsedAt, now);
   const granted = rolePermissions[row.role];
   const principal: UserPrincipal = {
     kind: 'user',
@@ -173,11 +182,7 @@ async function userFromSession(context: AppContext, token: string): Promise<User
   if (row === undefined || row.expiresAt <= now) {
     throw unauthorized('your session has ended; sign in again');
   }
-  let touchedAt = row.lastSeenAt?.getTime() ?? -Infinity;
-  if (now.getTime() - touchedAt > touchIntervalMs) {
-    await touchSession(context)(row.id, now);
-    touchedAt = now.getTime();
-  }
+  const touchedAt = await touchedSince(touchSession(context), row.id, row.lastSeenAt, now);
   const principal: UserPrincipal = {
     kind: 'user',
     organizationId: row.organizationId,
