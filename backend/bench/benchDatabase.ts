@@ -153,6 +153,7 @@ export async function seedRunHistory(
 ): Promise<RunHistory> {
   const started = performance.now();
   const { organizationId, agentId, totalRuns, jobCount } = options;
+  // Times in milliseconds, as the backend stores them (the runs cursor's precision).
   await handle.db.execute(sql`
     insert into runs (
       run_id, organization_id, agent_id, namespace, name, attempt, trigger, status,
@@ -169,8 +170,8 @@ export async function seedRunHistory(
       'scheduled',
       (case when i % 17 = 0 then 'failed' else 'succeeded' end)::run_status,
       date_trunc('minute', now() - i * interval '7 seconds'),
-      now() - i * interval '7 seconds',
-      now() - i * interval '7 seconds' + (i % 5000) * interval '1 millisecond',
+      date_trunc('milliseconds', now()) - i * interval '7 seconds',
+      date_trunc('milliseconds', now()) - i * interval '7 seconds' + (i % 5000) * interval '1 millisecond',
       i % 5000,
       case when i % 17 = 0 then 1 else 0 end,
       'run ' || i || ' started' || chr(10),
