@@ -38,6 +38,8 @@ export const BackendConfig = z
     frontendDir: z.string().min(1).default(bundledFrontendDir),
     /** Runs older than this many days are deleted by the retention worker. */
     runRetentionDays: z.coerce.number().int().min(1).max(36500).default(90),
+    /** A text search of the runs (`q`) is cancelled after this many milliseconds. */
+    runSearchTimeoutMs: z.coerce.number().int().min(1).max(3_600_000).default(10_000),
     /** Dashboard sessions expire after this many hours. */
     sessionTtlHours: z.coerce
       .number()
@@ -102,6 +104,7 @@ export const environmentVariables = {
   databasePoolSize: 'CRONFLEET_DATABASE_POOL_SIZE',
   frontendDir: 'CRONFLEET_FRONTEND_DIR',
   runRetentionDays: 'CRONFLEET_RUN_RETENTION_DAYS',
+  runSearchTimeoutMs: 'CRONFLEET_RUN_SEARCH_TIMEOUT_MS',
   sessionTtlHours: 'CRONFLEET_SESSION_TTL_HOURS',
   cookieSecure: 'CRONFLEET_COOKIE_SECURE',
   trustProxy: 'CRONFLEET_TRUST_PROXY',

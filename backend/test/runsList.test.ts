@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { CheckIn, ListRunsResponse, RunDetail } from '@cronfleet/core/api';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedAgent, seedOrganization, seedUser } from './seed.js';
 import { startTestApp, type TestApp } from './testApp.js';
+import { testDatabaseUrl } from './testDatabase.js';
 
 const revision = 'b'.repeat(40);
 const base = Date.parse('2024-05-01T00:00:00.000Z');
@@ -306,3 +308,54 @@ describe('runs list and show', () => {
     expect((await list({}, agentA1.token)).status).toBe(401);
   });
 });
+
+/**
+ * A text search reads runs one by one until its page is full: PostgreSQL cancels it after
+ * CRONFLEET_RUN_SEARCH_TIMEOUT_MS, and the caller learns how to narrow it. (PGlite has no timer
+ * to cancel a statement with.)
+ */
+describe.skipIf(testDatabaseUrl === undefined || testDatabaseUrl === '')(
+  'runs search time limit',
+  () => {
+    let app: TestApp;
+    let viewer: string;
+
+    beforeAll(async () => {
+      app = await startTestApp({ runSearchTimeoutMs: 5 });
+      const organizationId = await seedOrganization(app.database);
+      viewer = (await seedUser(app.database, organizationId, 'viewer')).token;
+      const agent = await seedAgent(app.database, organizationId);
+      await app.database.db.execute(sql`
+        insert into runs (run_id, organization_id, agent_id, namespace, name, status, started_at,
+          output_head, output_tail, revision, start_received, finish_received)
+        select gen_random_uuid(), ${organizationId}::uuid, ${agent.agentId}::uuid, 'bulk',
+          'job-' || (i % 10), 'succeeded', timestamptz '2024-01-01' + i * interval '1 second',
+          repeat('line of output ' || i || ' ', 40), repeat('tail ' || i || ' ', 40), ${revision},
+          true, true
+        from generate_series(1, 300000) as i`);
+    }, 120_000);
+    afterAll(async () => {
+      await app?.close();
+    });
+
+    it('cancels a search that runs out of time with a 400 that says how to narrow it', async () => {
+      const response = await fetch(`${app.baseUrl}/api/v1/runs?q=nowhere-to-be-found`, {
+        headers: { authorization: `Bearer ${viewer}` },
+      });
+      expect(response.status).toBe(400);
+      const body = await response.json();
+      expect(body.error.code).toBe('validation_failed');
+      expect(body.error.message).toMatch(/search for "nowhere-to-be-found" read runs for 0\.005 s/);
+      expect(body.error.message).toMatch(/narrow it with job, agentId or from\/to/);
+      expect(body.error.details).toEqual([
+        { path: 'q', message: 'searched for longer than 0.005 s; narrow the search' },
+      ]);
+      // Other lists are not limited, and the connection the search used serves again.
+      const page = await fetch(`${app.baseUrl}/api/v1/runs?job=bulk/job-1&limit=5`, {
+        headers: { authorization: `Bearer ${viewer}` },
+      });
+      expect(page.status).toBe(200);
+      expect(((await page.json()) as ListRunsResponse).items).toHaveLength(5);
+    });
+  },
+);

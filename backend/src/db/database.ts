@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
-import type { SQL } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
@@ -22,6 +22,12 @@ export interface DatabaseHandle {
    */
   preparedRows<Row>(query: SQL): Promise<Row[]>;
   /**
+   * Like {@link rows}, in a transaction whose statements PostgreSQL cancels after `timeoutMs`
+   * (SQLSTATE 57014, see {@link isStatementTimeout}). PGlite has no timer to cancel with: there it
+   * runs like `rows`.
+   */
+  rowsWithin<Row>(timeoutMs: number, query: SQL): Promise<Row[]>;
+  /**
    * LISTEN on a channel (PostgreSQL only): `onMessage` gets each NOTIFY payload, `onListen` runs
    * each time the subscription is (re)established, since notifications sent while disconnected
    * are lost. Resolves once listening, with a function that stops it.
@@ -40,6 +46,19 @@ export interface DatabaseOptions {
   /** PGlite's directory, or `memory://` for a throw-away in-memory database. */
   dataDir: string;
   poolSize?: number;
+}
+
+/**
+ * Whether PostgreSQL cancelled a statement for running past its statement_timeout (drizzle wraps
+ * the driver's error: its `cause` carries the SQLSTATE).
+ */
+export function isStatementTimeout(error: unknown): boolean {
+  let cause = error;
+  for (let depth = 0; depth < 5 && typeof cause === 'object' && cause !== null; depth += 1) {
+    if ((cause as { code?: unknown }).code === '57014') return true;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 function rowsOf<Row>(result: unknown): Row[] {
@@ -81,6 +100,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       db,
       driver: 'postgres',
       rows: async <Row>(query: SQL) => rowsOf<Row>(await db.execute(query)),
+      rowsWithin: <Row>(timeoutMs: number, query: SQL) =>
+        db.transaction(async (tx) => {
+          // SET takes no parameters: the value is a number checked here.
+          const milliseconds = Math.max(1, Math.trunc(timeoutMs));
+          await tx.execute(sql.raw(`set local statement_timeout = ${milliseconds}`));
+          return rowsOf<Row>(await tx.execute(query));
+        }),
       preparedRows: async <Row>(query: SQL) => {
         const { sql: text, params } = dialect.sqlToQuery(query);
         return [
@@ -104,6 +130,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     db,
     driver: 'pglite',
     rows: async <Row>(query: SQL) => rowsOf<Row>(await db.execute(query)),
+    rowsWithin: async <Row>(_timeoutMs: number, query: SQL) => rowsOf<Row>(await db.execute(query)),
     preparedRows: async <Row>(query: SQL) => rowsOf<Row>(await db.execute(query)),
     close: () => client.close(),
   };

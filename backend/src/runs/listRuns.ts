@@ -1,8 +1,9 @@
 import type { ListRunsQuery, ListRunsResponse, Run, RunDetail } from '@cronfleet/core/api';
 import { and, eq, gte, lt, or, sql, type AnyColumn, type SQL } from 'drizzle-orm';
-import type { DatabaseHandle } from '../db/database.js';
+import pLimit from 'p-limit';
+import { isStatementTimeout, type DatabaseHandle } from '../db/database.js';
 import { agents, runs } from '../db/schema.js';
-import { notFound } from '../http/apiError.js';
+import { badRequest, notFound } from '../http/apiError.js';
 import { containsPattern } from '../db/likePattern.js';
 import { decodeRunCursor, encodeRunCursor } from './runCursor.js';
 
@@ -67,6 +68,37 @@ function toRun(row: RunRow): Run {
 }
 
 /**
+ * How text searches (`q`) are bounded on a replica. A search reads runs one by one until its page
+ * is full, which for a rare text is the whole range of the other filters: each search is
+ * cancelled after `timeoutMs`, and at most `concurrency` run at once (the others wait their
+ * turn), so searches can never take the whole connection pool from the agents' check-ins.
+ */
+export class RunSearches {
+  private readonly gate: pLimit.Limit;
+
+  constructor(
+    readonly timeoutMs: number,
+    concurrency: number,
+  ) {
+    this.gate = pLimit(Math.max(1, concurrency));
+  }
+
+  /** Runs a search's query, or a 400 that says how to narrow it when it ran out of time. */
+  async run<Row>(text: string, query: () => Promise<Row[]>): Promise<Row[]> {
+    try {
+      return await this.gate(query);
+    } catch (error) {
+      if (!isStatementTimeout(error)) throw error;
+      const seconds = this.timeoutMs / 1000;
+      throw badRequest(
+        `q: the search for ${JSON.stringify(text)} read runs for ${seconds} s without filling the page; narrow it with job, agentId or from/to`,
+        [{ path: 'q', message: `searched for longer than ${seconds} s; narrow the search` }],
+      );
+    }
+  }
+}
+
+/**
  * A page of an organization's runs, newest first, by keyset on (started_at desc, id desc): a
  * run that arrives while a client pages never shifts the pages after the cursor. Every filter is
  * a bound parameter; `q` is matched with ILIKE with its pattern characters escaped.
@@ -75,6 +107,7 @@ export async function listRuns(
   database: DatabaseHandle,
   organizationId: string,
   query: ListRunsQuery,
+  searches: RunSearches,
 ): Promise<ListRunsResponse> {
   const conditions: (SQL | undefined)[] = [eq(runs.organizationId, organizationId)];
   if (query.job !== undefined) {
@@ -101,14 +134,20 @@ export async function listRuns(
       sql`(${runs.startedAt}, ${runs.id}) < (${cursor.startedAt.toISOString()}::timestamptz, ${cursor.id}::bigint)`,
     );
   }
-  const rows = await database.preparedRows<RunRow>(sql`
+  const statement = sql`
     select ${runColumns}
     from ${runs} join ${agents} on ${agents.id} = ${runs.agentId}
     where ${and(...conditions)}
     -- NULLS LAST as in the indexes (runs_org_*_started_idx), so PostgreSQL reads the index in
     -- order and stops after the page instead of sorting every matching run.
     order by ${runs.startedAt} desc nulls last, ${runs.id} desc nulls last
-    limit ${query.limit + 1}`);
+    limit ${query.limit + 1}`;
+  const rows =
+    query.q === undefined
+      ? await database.preparedRows<RunRow>(statement)
+      : await searches.run(query.q, () =>
+          database.rowsWithin<RunRow>(searches.timeoutMs, statement),
+        );
   const page = rows.slice(0, query.limit);
   const last = page.at(-1);
   return {

@@ -5,7 +5,7 @@ import { mountLeanRoute, mountRoute } from '../http/mountRoute.js';
 import { recordCheckInsIngested } from '../operations/metrics.js';
 import { CheckInCommitter } from './checkInCommitter.js';
 import { listJobs } from './listJobs.js';
-import { getRun, listRuns } from './listRuns.js';
+import { getRun, listRuns, RunSearches } from './listRuns.js';
 import { summarizeStats } from './summarizeStats.js';
 
 /** Routes of this area: check-ins, runs list/show, jobs view, stats. */
@@ -19,8 +19,13 @@ export function registerRunRoutes(app: Express, context: AppContext): void {
     return result;
   });
 
+  // A quarter of the pool for text searches, so check-ins always find a connection.
+  const searches = new RunSearches(
+    context.config.runSearchTimeoutMs,
+    Math.floor(context.config.databasePoolSize / 4),
+  );
   mountRoute(app, context, apiRoutes.listRuns, ({ principal, query }) =>
-    listRuns(database, principal.organizationId, query),
+    listRuns(database, principal.organizationId, query, searches),
   );
 
   mountRoute(app, context, apiRoutes.getRun, ({ principal, params }) =>
