@@ -343,7 +343,9 @@ describe.skipIf(testDatabaseUrl === undefined || testDatabaseUrl === '')(
         headers: { authorization: `Bearer ${viewer}` },
       });
       expect(response.status).toBe(400);
-      const body = await response.json();
+      const body = (await response.json()) as {
+        error: { code: string; message: string; details: unknown };
+      };
       expect(body.error.code).toBe('validation_failed');
       expect(body.error.message).toMatch(/search for "nowhere-to-be-found" read runs for 0\.005 s/);
       expect(body.error.message).toMatch(/narrow it with job, agentId or from\/to/);
