@@ -2,6 +2,7 @@
  * The agent benchmark's settings, parsed once from the environment and flags (issue 5 §8).
  */
 import { z } from 'zod';
+import { parseBenchSettings } from '../../backend/bench/benchSettings.js';
 
 export const AgentBenchConfig = z.object({
   /** The PostgreSQL server; a fresh database is created on it and dropped at the end. */
@@ -34,29 +35,16 @@ export function loadAgentBenchConfig(
   environment: NodeJS.ProcessEnv = process.env,
   argv: readonly string[] = process.argv.slice(2),
 ): AgentBenchConfig {
-  const blank = (value: string | undefined) => (value === '' ? undefined : value);
-  let skipBuild = false;
-  let only: string[] | undefined;
-  for (const argument of argv) {
-    if (argument === '--skip-build') skipBuild = true;
-    else if (argument.startsWith('--only=')) only = argument.slice('--only='.length).split(',');
-    else if (argument === '--help' || argument === '-h') {
-      process.stdout.write(`${agentBenchUsage}\n`);
-      process.exit(0);
-    } else throw new Error(`unknown argument "${argument}"\n${agentBenchUsage}`);
-  }
-  const result = AgentBenchConfig.safeParse({
-    databaseUrl: blank(environment.DATABASE_URL),
-    spoolCheckIns: blank(environment.BENCH_SPOOL_CHECK_INS),
-    outputChars: blank(environment.BENCH_OUTPUT_CHARS),
-    senderConcurrency: blank(environment.BENCH_SENDER_CONCURRENCY),
-    wrapperRuns: blank(environment.BENCH_WRAPPER_RUNS),
-    skipBuild,
-    only,
-  });
-  if (!result.success) {
-    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-    throw new Error(`invalid benchmark settings:\n${lines.join('\n')}\n${agentBenchUsage}`);
-  }
-  return result.data;
+  return parseBenchSettings(
+    AgentBenchConfig,
+    agentBenchUsage,
+    {
+      databaseUrl: environment.DATABASE_URL,
+      spoolCheckIns: environment.BENCH_SPOOL_CHECK_INS,
+      outputChars: environment.BENCH_OUTPUT_CHARS,
+      senderConcurrency: environment.BENCH_SENDER_CONCURRENCY,
+      wrapperRuns: environment.BENCH_WRAPPER_RUNS,
+    },
+    argv,
+  );
 }

@@ -3,6 +3,7 @@
  * of issue 3 §5 (about 2 minutes of load plus seeding); the knobs exist for quick local runs.
  */
 import { z } from 'zod';
+import { parseBenchSettings } from './benchSettings.js';
 
 export const BenchConfig = z.object({
   /** The PostgreSQL server; a fresh database is created on it and dropped at the end. */
@@ -50,33 +51,20 @@ export function loadBenchConfig(
   environment: NodeJS.ProcessEnv = process.env,
   argv: readonly string[] = process.argv.slice(2),
 ): BenchConfig {
-  const blank = (value: string | undefined) => (value === '' ? undefined : value);
-  let skipBuild = false;
-  let only: string[] | undefined;
-  for (const argument of argv) {
-    if (argument === '--skip-build') skipBuild = true;
-    else if (argument.startsWith('--only=')) only = argument.slice('--only='.length).split(',');
-    else if (argument === '--help' || argument === '-h') {
-      process.stdout.write(`${usage}\n`);
-      process.exit(0);
-    } else throw new Error(`unknown argument "${argument}"\n${usage}`);
-  }
-  const result = BenchConfig.safeParse({
-    databaseUrl: blank(environment.DATABASE_URL),
-    durationSeconds: blank(environment.BENCH_DURATION_SECONDS),
-    warmUpSeconds: blank(environment.BENCH_WARMUP_SECONDS),
-    rounds: blank(environment.BENCH_ROUNDS),
-    connections: blank(environment.BENCH_CONNECTIONS),
-    historyRuns: blank(environment.BENCH_HISTORY_RUNS),
-    agents: blank(environment.BENCH_AGENTS),
-    batchSize: blank(environment.BENCH_BATCH_SIZE),
-    serverNodeArgs: blank(environment.BENCH_SERVER_NODE_ARGS),
-    skipBuild,
-    only,
-  });
-  if (!result.success) {
-    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-    throw new Error(`invalid benchmark settings:\n${lines.join('\n')}\n${usage}`);
-  }
-  return result.data;
+  return parseBenchSettings(
+    BenchConfig,
+    usage,
+    {
+      databaseUrl: environment.DATABASE_URL,
+      durationSeconds: environment.BENCH_DURATION_SECONDS,
+      warmUpSeconds: environment.BENCH_WARMUP_SECONDS,
+      rounds: environment.BENCH_ROUNDS,
+      connections: environment.BENCH_CONNECTIONS,
+      historyRuns: environment.BENCH_HISTORY_RUNS,
+      agents: environment.BENCH_AGENTS,
+      batchSize: environment.BENCH_BATCH_SIZE,
+      serverNodeArgs: environment.BENCH_SERVER_NODE_ARGS,
+    },
+    argv,
+  );
 }
