@@ -118,6 +118,29 @@ describe('HeartbeatRequest', () => {
     expect(HeartbeatRequest.parse(unconfigured)).toEqual(unconfigured);
   });
 
+  it('takes the running run ids and whether commands are accepted, both optional', () => {
+    const {
+      runningRunIds: _runningRunIds,
+      acceptsCommands: _acceptsCommands,
+      ...older
+    } = apiExamples.heartbeatRequest;
+    expect(HeartbeatRequest.parse(older)).toEqual(older);
+    const none = { ...apiExamples.heartbeatRequest, runningRunIds: [], acceptsCommands: false };
+    expect(HeartbeatRequest.parse(none)).toEqual(none);
+    const notUuid = issuesOf(
+      HeartbeatRequest.safeParse({ ...apiExamples.heartbeatRequest, runningRunIds: ['run-1'] }),
+    );
+    expect(notUuid[0]?.path).toBe('runningRunIds[0]');
+    const runId = apiExamples.heartbeatRequest.runningRunIds?.[0];
+    const tooMany = issuesOf(
+      HeartbeatRequest.safeParse({
+        ...apiExamples.heartbeatRequest,
+        runningRunIds: Array.from({ length: 10_001 }, () => runId),
+      }),
+    );
+    expect(tooMany[0]?.path).toBe('runningRunIds');
+  });
+
   it('rejects a short or symbolic revision', () => {
     for (const revision of ['4b825dc', 'main', '4B825DC642CB6EB9A060E54BF8D69288FBEE4904']) {
       const issues = issuesOf(

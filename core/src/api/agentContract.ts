@@ -79,15 +79,36 @@ export const AgentFacts = z.object({
 });
 export type AgentFacts = z.infer<typeof AgentFacts>;
 
-/** `POST /api/v1/agents/enroll`, authenticated by an enrollment token. */
-export const EnrollRequest = AgentFacts;
+/**
+ * `POST /api/v1/agents/enroll`, authenticated by an enrollment token. Without
+ * `currentAgentToken` (and with an enrollment token that replaces no agent) it always creates a
+ * new agent: the machine id identifies a host, not an agent, so a second agent on the same host
+ * (another state directory) never takes over the first.
+ */
+export const EnrollRequest = AgentFacts.extend({
+  /**
+   * Proof for re-enrolling into an existing identity: the agent's current token (`cfa_…`), which
+   * only that agent holds. The agent keeps its id, history and inventory and gets a new token;
+   * the old one stops working. A revoked agent's token is refused (409): it stays revoked.
+   */
+  currentAgentToken: AgentToken.optional(),
+});
 export type EnrollRequest = z.infer<typeof EnrollRequest>;
+
+/**
+ * What an enrollment did to identities: `created` a new agent; `reenrolled` the agent whose
+ * current token was sent as proof; `replaced` the agent that the enrollment token was issued to
+ * replace (an operator's decision, see `replacesAgentId` of an enrollment token).
+ */
+export const EnrollOutcome = z.enum(['created', 'reenrolled', 'replaced']);
+export type EnrollOutcome = z.infer<typeof EnrollOutcome>;
 
 export const EnrollResponse = z.object({
   agentId: Uuid,
   /** Shown once: the agent stores it and sends it as its bearer token from now on. */
   agentToken: AgentToken,
   heartbeatIntervalSeconds: HeartbeatIntervalSeconds,
+  outcome: EnrollOutcome,
 });
 export type EnrollResponse = z.infer<typeof EnrollResponse>;
 
@@ -210,6 +231,17 @@ export const HeartbeatRequest = z.object({
   repository: RepositoryRef.nullable(),
   errors: z.array(ManifestErrorReport).max(1000),
   version: SemVer,
+  /**
+   * The run ids of every run this agent's wrappers are running now, complete. A `running` run of
+   * this agent that a heartbeat no longer lists becomes `lost` (see docs/protocol.md). Absent when
+   * the sender does not track its runs (older agents): nothing is judged from that heartbeat.
+   */
+  runningRunIds: z.array(Uuid).max(10_000).optional(),
+  /**
+   * false: this sender cannot carry out commands now (e.g. `sync --once`), so the backend hands
+   * over none and leaves them queued for a heartbeat that can. Absent or true: it can.
+   */
+  acceptsCommands: z.boolean().optional(),
 });
 export type HeartbeatRequest = z.infer<typeof HeartbeatRequest>;
 
@@ -255,6 +287,13 @@ export const Agent = z.object({
   /** null until the agent's first heartbeat. */
   repository: RepositoryRef.nullable(),
   createdAt: IsoDateTime,
+  /**
+   * SHA-256 of the host's machine id: agents that share it run on the same host (several state
+   * directories). It says which host an agent runs on, not which agent it is. Shown only to
+   * callers with the write permission (operators and admins; an API token also needs the write
+   * scope): absent for viewers.
+   */
+  machineId: Sha256Hex.optional(),
 });
 export type Agent = z.infer<typeof Agent>;
 
@@ -284,8 +323,6 @@ export type AgentPathParams = z.infer<typeof AgentPathParams>;
  * backend knows about it (errors of its last heartbeat, its job instance count, its revocation).
  */
 export const AgentDetail = Agent.extend({
-  /** SHA-256 of the host's machine id: the agent's identity within the organization. */
-  machineId: Sha256Hex,
   heartbeatIntervalSeconds: HeartbeatIntervalSeconds,
   /** The located manifest errors of the last heartbeat. */
   errors: z.array(ManifestErrorReport),
@@ -344,6 +381,16 @@ export const CreateEnrollmentTokenRequest = z.object({
     .positive('must be more than 0')
     .max(MAX_ENROLLMENT_TOKEN_HOURS, `must be at most ${MAX_ENROLLMENT_TOKEN_HOURS} (a year)`)
     .optional(),
+  /**
+   * An operator's explicit replace: the token enrolls into this agent's identity (its id, history
+   * and inventory; a new agent token; the old one stops working), for a host reinstalled with its
+   * state directory lost. It may be used once (`maxUses` must be 1 or absent), and the agent must
+   * not be revoked.
+   */
+  replacesAgentId: Uuid.optional(),
+}).refine((request) => request.replacesAgentId === undefined || (request.maxUses ?? 1) === 1, {
+  path: ['maxUses'],
+  error: 'a token that replaces an agent is used once: leave maxUses out or set it to 1',
 });
 export type CreateEnrollmentTokenRequest = z.infer<typeof CreateEnrollmentTokenRequest>;
 
@@ -365,6 +412,8 @@ export const EnrollmentTokenSummary = z.object({
   revokedAt: IsoDateTime.nullable(),
   status: EnrollmentTokenStatus,
   createdAt: IsoDateTime,
+  /** The agent this token re-enrolls (an operator's replace); null for a token of new agents. */
+  replacesAgentId: Uuid.nullable(),
 });
 export type EnrollmentTokenSummary = z.infer<typeof EnrollmentTokenSummary>;
 

@@ -101,6 +101,8 @@ const heartbeatRequest: HeartbeatRequest = {
     },
   ],
   version: '0.1.0',
+  runningRunIds: [runId],
+  acceptsCommands: true,
 };
 
 const heartbeatResponse: HeartbeatResponse = {
@@ -166,6 +168,7 @@ const checkInBatchRequest: CheckInBatchRequest = {
       outputTail: 'backup written to /var/backups/db-2024-05-01.sql.gz\n',
       outputTruncated: true,
       revision,
+      reason: null,
     },
   ],
 };
@@ -189,6 +192,7 @@ const run: Run = {
   signal: null,
   outputTruncated: true,
   revision,
+  reason: null,
 };
 
 const runDetail: RunDetail = {

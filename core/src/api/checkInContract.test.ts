@@ -39,6 +39,22 @@ describe('CheckIn', () => {
     expect(CheckIn.safeParse({ ...finish, durationMs: -1 }).success).toBe(false);
   });
 
+  it('accepts a lost finish with the reason, and older finishes without a reason', () => {
+    const lost = {
+      ...finish,
+      status: 'lost',
+      exitCode: null,
+      signal: null,
+      reason: "the wrapper (pid 123) was killed; its command's process group was stopped",
+    };
+    expect(CheckIn.parse(lost)).toEqual(lost);
+    const { reason: _reason, ...older } = finish;
+    expect(CheckIn.safeParse(older).success).toBe(true);
+    expect(CheckIn.safeParse({ ...finish, reason: null }).success).toBe(true);
+    const tooLong = CheckIn.safeParse({ ...lost, reason: 'x'.repeat(2049) });
+    expect(toValidationIssues(tooLong.error!)[0]?.path).toBe('reason');
+  });
+
   it('accepts timestamps with an offset, not without', () => {
     expect(
       CheckIn.safeParse({ ...start, startedAt: '2024-05-01T08:00:00.412+02:00' }).success,

@@ -9,8 +9,11 @@ import { IsoDateTime, JobName, Namespace, Revision, Uuid } from './fieldContract
 export const RunTrigger = z.enum(['scheduled', 'manual', 'retry']);
 export type RunTrigger = z.infer<typeof RunTrigger>;
 
-/** How a finished run ended. */
-export const FinishStatus = z.enum(['succeeded', 'failed', 'timed_out', 'skipped']);
+/**
+ * How a finished run ended. `lost`: the wrapper could not report the end itself (it was killed);
+ * the agent reports it for the wrapper, with the reason.
+ */
+export const FinishStatus = z.enum(['succeeded', 'failed', 'timed_out', 'skipped', 'lost']);
 export type FinishStatus = z.infer<typeof FinishStatus>;
 
 /** The longest output head or tail a check-in may carry, in characters. */
@@ -73,6 +76,11 @@ export const CheckInFinish = z.object({
   /** True when output was dropped between the head and the tail. */
   outputTruncated: z.boolean(),
   revision: Revision,
+  /**
+   * Why the run ended so, when the wrapper could not say it itself (a lost run: "the wrapper (pid
+   * 123) was killed; its command's process group was stopped"), or why it was skipped.
+   */
+  reason: z.string().max(2048).nullable().optional(),
 });
 export type CheckInFinish = z.infer<typeof CheckInFinish>;
 

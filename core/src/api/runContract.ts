@@ -28,6 +28,12 @@ export const Run = z.object({
   signal: z.string().nullable(),
   outputTruncated: z.boolean(),
   revision: Revision,
+  /**
+   * Why the run ended so, when its output cannot say: the reason of a lost or skipped run, from
+   * the agent or from the backend (e.g. "the agent stopped reporting this run as running"); null
+   * otherwise.
+   */
+  reason: z.string().nullable(),
 });
 export type Run = z.infer<typeof Run>;
 
