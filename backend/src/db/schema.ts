@@ -9,6 +9,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  type AnyPgColumn,
   boolean,
   index,
   integer,
@@ -146,6 +147,13 @@ export const enrollmentTokens = pgTable(
     uses: integer('uses').notNull().default(0),
     expiresAt: timestampTz('expires_at'),
     revokedAt: timestampTz('revoked_at'),
+    /**
+     * An operator's replace: this (single-use) token enrolls into that agent's identity instead
+     * of creating an agent. null: a token of new agents.
+     */
+    replacesAgentId: uuid('replaces_agent_id').references((): AnyPgColumn => agents.id, {
+      onDelete: 'cascade',
+    }),
     createdAt: createdAt(),
   },
   (table) => [
@@ -172,7 +180,11 @@ export const agents = pgTable(
       .references(() => organizations.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     hostname: text('hostname').notNull(),
-    /** SHA-256 of the host's machine id, as the agent sends it; identity within one organization. */
+    /**
+     * SHA-256 of the host's machine id, as the agent sends it. It names a host, not an agent:
+     * several agents (state directories) may run on one host, and an agent is taken over only
+     * with its current token or an operator's replace token, never by its machine id.
+     */
     machineId: text('machine_id').notNull(),
     platform: text('platform').notNull(),
     arch: text('arch').notNull(),
@@ -204,7 +216,7 @@ export const agents = pgTable(
   },
   (table) => [
     uniqueIndex('agents_token_hash_key').on(table.tokenHash),
-    uniqueIndex('agents_org_machine_key').on(table.organizationId, table.machineId),
+    index('agents_org_machine_idx').on(table.organizationId, table.machineId),
     index('agents_org_name_idx').on(table.organizationId, table.name),
     // Keyset pages, oldest first, and label filters (`labels @> '{"role":"db"}'`).
     index('agents_org_created_idx').on(table.organizationId, table.createdAt, table.id),
