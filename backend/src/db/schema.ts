@@ -284,6 +284,11 @@ export const runs = pgTable(
     outputTail: text('output_tail').notNull().default(''),
     outputTruncated: boolean('output_truncated').notNull().default(false),
     revision: text('revision'),
+    /**
+     * Why the run ended so when its output cannot say: the agent's reason for a lost or skipped
+     * run, or the backend's when it marked the run lost itself.
+     */
+    reason: text('reason'),
     /** Which check-ins arrived: a replay of either changes nothing. */
     startReceived: boolean('start_received').notNull().default(false),
     finishReceived: boolean('finish_received').notNull().default(false),
@@ -291,7 +296,11 @@ export const runs = pgTable(
     updatedAt: timestampTz('updated_at').notNull().defaultNow(),
   },
   (table) => [
+    // The conflict target of releases before run ids were unique per organization: kept while a
+    // replica of such a release may still run (it is implied by runs_org_run_key).
     uniqueIndex('runs_agent_run_key').on(table.agentId, table.runId),
+    // A run id is the run's identity in the organization: an agent never writes another's run.
+    uniqueIndex('runs_org_run_key').on(table.organizationId, table.runId),
     index('runs_org_started_idx').on(table.organizationId, table.startedAt.desc(), table.id.desc()),
     index('runs_org_job_started_idx').on(
       table.organizationId,
@@ -310,6 +319,10 @@ export const runs = pgTable(
       .on(table.organizationId, table.startedAt)
       .where(sql`${table.status} = 'running'`),
     index('runs_created_idx').on(table.createdAt),
+    // A heartbeat's check for the runs its agent no longer reports: tiny, like runs_running_idx.
+    index('runs_agent_running_idx')
+      .on(table.agentId, table.createdAt)
+      .where(sql`${table.status} = 'running'`),
   ],
 );
 
