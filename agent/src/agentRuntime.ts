@@ -1,16 +1,12 @@
-import { readFileSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { isValidTimeZone, systemTimeZone } from '@cronfleet/core/cron';
 import type { Logger } from 'pino';
 import type { AgentConfig } from './config/agentConfig.js';
 import { GitRepository } from './git/gitRepository.js';
 import type { AgentIdentity, AgentPlatform } from './jobTargeting.js';
 import type { BackendCapabilities } from './reconcile/desiredJobs.js';
 import { Reconciler, type JobSource } from './reconcile/reconciler.js';
-import { CronDBackend } from './scheduler/cronDBackend.js';
-import { CrontabBackend } from './scheduler/crontabBackend.js';
-import { EMBEDDED_NATIVE_ZONE, EmbeddedBackend } from './scheduler/embeddedBackend.js';
+import { schedulerEntry } from './scheduler/schedulerRegistry.js';
 import type { ScheduledJob, SchedulerBackend } from './scheduler/schedulerBackend.js';
 import { AgentStateStore } from './state/agentStateStore.js';
 import { currentUserName } from './processUser.js';
@@ -39,32 +35,13 @@ export function agentPlatform(platform: NodeJS.Platform = process.platform): Age
   return 'linux';
 }
 
-/**
- * The zone the cron daemon runs in: the system zone of /etc/localtime (or /etc/timezone), not
- * the TZ of the agent's own environment, which cron does not see.
- */
-export function cronDaemonTimeZone(): string {
-  try {
-    const target = readlinkSync('/etc/localtime');
-    const match = /zoneinfo\/(.+)$/.exec(target);
-    if (match?.[1] !== undefined && isValidTimeZone(match[1])) return match[1];
-  } catch {
-    // Not a symbolic link: try /etc/timezone.
-  }
-  try {
-    const name = readFileSync('/etc/timezone', 'utf8').trim();
-    if (isValidTimeZone(name)) return name;
-  } catch {
-    // No /etc/timezone either.
-  }
-  return systemTimeZone();
-}
-
 export interface RuntimeOptions {
   logger: Logger;
   environment: Readonly<Record<string, string | undefined>>;
   /** Replaces the configured Git repository (`plan --repo DIR`). */
   source?: JobSource;
+  /** An in-process scheduler may arm its timers (the daemon); default false (one-shot commands). */
+  fires?: boolean;
   /** The embedded scheduler's way to start a run. */
   onEmbeddedFire?: (job: ScheduledJob, scheduledAt: Date) => void | Promise<void>;
   /** The embedded scheduler's view of each job's own schedule and zone. */
@@ -88,51 +65,25 @@ export async function createAgentRuntime(
   const runCommand = runCommandFor(config.stateDir);
   const logger = options.logger;
 
-  let backend: SchedulerBackend;
-  let capabilities: BackendCapabilities;
-  if (config.scheduler === 'embedded') {
-    backend = new EmbeddedBackend({
-      onFire: options.onEmbeddedFire ?? (() => {}),
-      timingOf: options.embeddedTimingOf ?? (() => undefined),
-      logger,
-    });
-    capabilities = {
-      nativeZone: EMBEDDED_NATIVE_ZONE,
-      defaultZone: systemTimeZone(),
-      schedulerUser: processUser,
-      canSwitchUser: isRoot,
-    };
-  } else {
-    const cronZone = cronDaemonTimeZone();
-    if (config.scheduler === 'cron.d') {
-      backend = new CronDBackend({
-        directory: config.cronDDirectory,
-        ownerId,
-        runCommand,
-        cronTimeZone: cronZone,
-      });
-      capabilities = {
-        nativeZone: cronZone,
-        defaultZone: cronZone,
-        schedulerUser: null,
-        canSwitchUser: true,
-      };
-    } else {
-      backend = new CrontabBackend({
-        ownerId,
-        runCommand,
-        cronTimeZone: cronZone,
-        ...(config.crontabUser === undefined ? {} : { user: config.crontabUser }),
-      });
-      capabilities = {
-        nativeZone: cronZone,
-        defaultZone: cronZone,
-        schedulerUser: config.crontabUser ?? processUser,
-        // cron runs root's own crontab as root: its wrapper may switch to spec.user.
-        canSwitchUser: isRoot && config.crontabUser === undefined,
-      };
-    }
-  }
+  const entry = schedulerEntry(config.scheduler);
+  // What the inventory says is installed: an in-process scheduler starts out holding it.
+  const inventory = entry.persistent ? undefined : await store.readInventory();
+  const installed =
+    inventory?.scheduler === entry.name
+      ? Object.values(inventory.jobs).map(({ job }) => ({ ...job, user: job.user }))
+      : [];
+  const { backend, capabilities } = await entry.create({
+    config,
+    ownerId,
+    isRoot,
+    processUser,
+    runCommand,
+    logger,
+    installed,
+    fires: options.fires ?? false,
+    onEmbeddedFire: options.onEmbeddedFire ?? (() => {}),
+    embeddedTimingOf: options.embeddedTimingOf ?? (() => undefined),
+  });
 
   const identity: AgentIdentity = {
     hostname: config.hostname ?? os.hostname(),

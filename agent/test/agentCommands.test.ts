@@ -102,7 +102,7 @@ describe('cronfleet-agent sync --once, plan, status, uninstall', () => {
     expect(plan.code).toBe(1);
     expect(plan.body).toMatchObject({
       revision: first,
-      scheduler: 'cron-d',
+      scheduler: 'cron.d',
       summary: { add: 2, change: 0, remove: 0, unchanged: 0, retain: 0 },
       errors: [],
       notTargeted: [
@@ -113,7 +113,7 @@ describe('cronfleet-agent sync --once, plan, status, uninstall', () => {
     const applied = await agent.run('sync', '--once');
     expect(applied.stderr).toBe('');
     expect(applied.code).toBe(0);
-    expect(applied.stdout).toMatch(/^Applied [0-9a-f]{12} \(cron-d\): 2 to add/);
+    expect(applied.stdout).toMatch(/^Applied [0-9a-f]{12} \(cron\.d\): 2 to add/);
     const files = await agent.files();
     expect(files).toHaveLength(2);
     expect(
@@ -151,7 +151,7 @@ describe('cronfleet-agent sync --once, plan, status, uninstall', () => {
 
     const status = await agent.json('status');
     expect(status.body).toMatchObject({
-      scheduler: 'cron-d',
+      scheduler: 'cron.d',
       lastAppliedRevision: second,
       lastAttemptedRevision: second,
       jobs: [
@@ -166,7 +166,7 @@ describe('cronfleet-agent sync --once, plan, status, uninstall', () => {
     await writeFile(path.join(agent.cronDir, 'someone-else'), '0 1 * * * root /bin/true\n');
     const uninstalled = await agent.run('uninstall');
     expect(uninstalled.code).toBe(0);
-    expect(uninstalled.stdout).toBe('Removed 1 job from cron-d:\n  production/backup\n');
+    expect(uninstalled.stdout).toBe('Removed 1 job from cron.d:\n  production/backup\n');
     expect(await agent.files()).toEqual(['someone-else']);
     expect((await agent.json('status')).body).toMatchObject({ scheduler: null, jobs: [] });
   });

@@ -1,4 +1,4 @@
-import { cronDaemonTimeZone } from '../agentRuntime.js';
+import { cronDaemonTimeZone } from '../scheduler/cronDaemonTimeZone.js';
 import { AdoptError, adoptCrontabLine } from '../discovery/adoptCrontabLine.js';
 import { writeJson, type CommandContext } from './commandContext.js';
 

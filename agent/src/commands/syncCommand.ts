@@ -131,6 +131,8 @@ export const syncCommand: Command = async (context) => {
   const runtime = await createAgentRuntime(context.config, {
     logger: context.logger,
     environment: context.io.environment,
+    // Only the daemon fires jobs: one tick of `sync --once` must end, whatever the scheduler.
+    fires: !context.once,
     onEmbeddedFire: startRun,
     embeddedTimingOf: (job) => timings.get(job.id),
   });
@@ -278,9 +280,7 @@ export const syncCommand: Command = async (context) => {
     });
   }
   // Stop the embedded timers; runs already started finish on their own.
-  if ('stop' in runtime.backend && typeof runtime.backend.stop === 'function') {
-    (runtime.backend as { stop(): void }).stop();
-  }
+  runtime.backend.close?.();
   await heartbeats;
   await Promise.all(running);
   if (sender !== undefined) {

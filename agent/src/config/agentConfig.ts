@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseDuration } from '@cronfleet/core/manifest';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { schedulerNames } from '../scheduler/schedulerRegistry.js';
 
 /**
  * The agent's one configuration module. Settings come from a YAML file (`--config FILE`), the
@@ -12,8 +13,6 @@ import { z } from 'zod';
  * {@link loadAgentConfig}. Nothing else in the agent reads `process.env`.
  */
 
-export const schedulerChoices = ['crontab', 'cron.d', 'embedded'] as const;
-export type SchedulerChoice = (typeof schedulerChoices)[number];
 
 const labelKey = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$/;
 const labelValue = /^[A-Za-z0-9._:/@+-]{0,63}$/;
@@ -113,7 +112,7 @@ export const AgentConfig = z.strictObject({
   /** Overrides the host name jobs are targeted by. */
   hostname: z.string().min(1).optional(),
   scheduler: z
-    .enum(schedulerChoices, { message: `must be one of ${schedulerChoices.join(', ')}` })
+    .enum(schedulerNames, { message: `must be one of ${schedulerNames.join(', ')}` })
     .default('crontab'),
   /** crontab only: manage this user's crontab (`crontab -u USER`; root only). */
   crontabUser: z.string().min(1).optional(),

@@ -66,7 +66,7 @@ function fileSystemError(what: string, error: unknown): SchedulerError {
  * like the agent's without its marker stops every write until a human looks at it.
  */
 export class CronDBackend implements SchedulerBackend {
-  readonly name = 'cron-d' as const;
+  readonly name = 'cron.d' as const;
   readonly #directory: string;
   readonly #ownerId: string;
   readonly #runCommand: (job: ScheduledJob) => readonly string[];

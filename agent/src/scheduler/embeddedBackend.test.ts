@@ -56,7 +56,7 @@ describe('EmbeddedBackend', () => {
     vi.useFakeTimers({ now: new Date('2026-03-28T23:58:30Z') });
   });
   afterEach(() => {
-    active?.stop();
+    active?.close();
     active = undefined;
     vi.useRealTimers();
   });
@@ -86,7 +86,7 @@ describe('EmbeddedBackend', () => {
       timings.set('ops/report', { schedule: '0 9 * * *', timezone: 'Europe/Berlin' });
       await backend.apply([scheduledJob('ops/report', native)], new Set());
       await vi.advanceTimersByTimeAsync(63 * 60_000);
-      backend.stop();
+      backend.close();
       served.push(...fires.map((fire) => `fired ${fire.slice(-24)}`));
       for (const line of logs.filter((entry) => entry.msg === 'embedded: native fire skipped')) {
         served.push(`skipped ${String(line.reason).slice(12, 36)}`);
@@ -154,7 +154,7 @@ describe('EmbeddedBackend', () => {
       new Set(),
     );
     expect(vi.getTimerCount()).toBe(2);
-    backend.stop();
+    backend.close();
     expect(vi.getTimerCount()).toBe(0);
     expect(await backend.observe()).toEqual(new Map());
     await vi.advanceTimersByTimeAsync(5 * 60_000);

@@ -10,7 +10,11 @@
  * from cronie's rule (`domAndDow`), so croner's syntax and OR quirks never matter either.
  * Overrun protection (`protect`) stays off: concurrency is the run wrapper's job
  * (spec.concurrencyPolicy), not the timer's. Registrations live in this process only: every one
- * was made by this agent, and a restart starts from an empty registry that the next apply fills.
+ * was made by this agent. A new process starts out holding what the agent's inventory says was
+ * installed (`restore`), so the daemon fires the jobs from its first second, even before Git or the
+ * backend answer, and a one-shot command with nothing changed changes nothing. Only the daemon
+ * arms timers (`fires`): a one-shot command (`sync --once`, `plan`, `status`) registers without
+ * them, so it exits when its work is done and never fires a job.
  */
 
 import { parseCron } from '@cronfleet/core/cron';
@@ -47,6 +51,8 @@ export interface EmbeddedBackendOptions {
    * only what was installed. Returning undefined skips the fire and logs an error.
    */
   timingOf: (job: ScheduledJob) => JobTiming | undefined;
+  /** Arm croner timers and start @reboot jobs (the daemon); false: registrations only. */
+  fires?: boolean;
   logger?: Logger;
 }
 
@@ -101,11 +107,13 @@ export class EmbeddedBackend implements SchedulerBackend {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly onFire: EmbeddedBackendOptions['onFire'];
   private readonly timingOf: EmbeddedBackendOptions['timingOf'];
+  private readonly fires: boolean;
   private readonly log: Logger;
 
   constructor(options: EmbeddedBackendOptions) {
     this.onFire = options.onFire;
     this.timingOf = options.timingOf;
+    this.fires = options.fires ?? true;
     this.log = (options.logger ?? pino({ enabled: false })).child({ scheduler: 'embedded' });
   }
 
@@ -168,12 +176,33 @@ export class EmbeddedBackend implements SchedulerBackend {
         this.registrations.set(job.id, this.register(job, parsed, text));
         this.log.info({ job: job.id, schedule: text }, 'embedded: job registered');
       }
-      if (parsed.isReboot && !job.suspended && !this.rebooted.has(job.id)) {
+      if (this.fires && parsed.isReboot && !job.suspended && !this.rebooted.has(job.id)) {
         this.rebooted.add(job.id);
         this.start(job, new Date());
       }
     }
     return { written };
+  }
+
+  /**
+   * Holds `installed` (the inventory's jobs, as applied by an earlier process) as if this process
+   * had applied them: @reboot jobs among them do not start again, since the agent did not reboot
+   * because of them. A job that can no longer be registered is left out (the next tick sees the
+   * difference and re-applies it, reporting why).
+   */
+  restore(installed: readonly ScheduledJob[]): void {
+    for (const job of installed) {
+      if (this.registrations.has(job.id)) continue;
+      let parsed: CronSchedule;
+      try {
+        parsed = this.check(job);
+      } catch (error) {
+        this.log.warn({ err: error, job: job.id }, 'embedded: installed job not restored');
+        continue;
+      }
+      if (parsed.isReboot) this.rebooted.add(job.id);
+      this.registrations.set(job.id, this.register(job, parsed, this.render(job)));
+    }
   }
 
   async uninstall(owned: ReadonlySet<string>): Promise<ApplyOutcome> {
@@ -192,7 +221,7 @@ export class EmbeddedBackend implements SchedulerBackend {
    * Stops every timer so the process can exit (SIGTERM). Runs already started go on; await
    * `whenIdle()` to wait for them.
    */
-  stop(): void {
+  close(): void {
     for (const entry of this.registrations.values()) entry.cron?.stop();
     this.registrations.clear();
   }
@@ -227,7 +256,7 @@ export class EmbeddedBackend implements SchedulerBackend {
 
   private register(job: ScheduledJob, parsed: CronSchedule, text: string): Registration {
     const entry: Registration = { job, text, cron: null, lastServed: undefined };
-    if (parsed.isReboot) return entry;
+    if (parsed.isReboot || !this.fires) return entry;
     const { pattern, domAndDow } = cronerScheduleOf(parsed);
     entry.cron = new Cron(
       pattern,

@@ -76,4 +76,6 @@ export interface SchedulerBackend {
   apply(desired: readonly ScheduledJob[], owned: ReadonlySet<string>): Promise<ApplyOutcome>;
   /** Remove every entry in `owned` (and the backend's own markers) and nothing else. */
   uninstall(owned: ReadonlySet<string>): Promise<ApplyOutcome>;
+  /** Stops what keeps the process alive (the embedded scheduler's timers); runs go on. */
+  close?(): void;
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { loadJobRepository } from '@cronfleet/core/manifest';
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { cronDaemonTimeZone } from '../../src/agentRuntime.js';
+import { cronDaemonTimeZone } from '../../src/scheduler/cronDaemonTimeZone.js';
 import { adoptCommand } from '../../src/commands/adoptCommand.js';
 import { decodeCronCommand, parseCrontabLine } from '../../src/discovery/crontabLine.js';
 import { discoverUnmanagedCrontabEntries } from '../../src/discovery/unmanagedCrontabEntries.js';

@@ -9,10 +9,14 @@ import { JobName, Namespace, Revision, Sha256Hex, singleLineText } from './field
 export const ConcurrencyPolicy = z.enum(['Allow', 'Forbid', 'Replace']);
 export type ConcurrencyPolicy = z.infer<typeof ConcurrencyPolicy>;
 
-/** The native scheduler a job instance was installed into. */
+/**
+ * The native scheduler a job instance was installed into, by the one name used everywhere: the
+ * agent's configuration and `--scheduler` flag, its messages, `plan --json`, status and this
+ * inventory.
+ */
 export const SchedulerBackendName = z.enum([
   'crontab',
-  'cron-d',
+  'cron.d',
   'task-scheduler',
   'systemd',
   'launchd',
