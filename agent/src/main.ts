@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { ConfigError, loadAgentConfig, type ConfigFlags } from './config/agentConfig.js';
 import { isDirectory, type CommandContext } from './commands/commandContext.js';
+import { stateDirectoryRefusal } from './state/stateDirectory.js';
 
 /**
  * `cronfleet-agent`: the node agent. Exit codes mean something: 0 done (or nothing to change),
@@ -164,6 +165,11 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     runId: values['run-id'],
     repoFlag: values.repo,
   };
+  const refusal = stateDirectoryRefusal(name, config.stateDir, (text) => logger.warn(text));
+  if (refusal !== undefined) {
+    io.stderr.write(`cronfleet-agent ${name}: ${refusal}\n`);
+    return 2;
+  }
   try {
     return await commands[name]!(context, values);
   } catch (error) {

@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
 import { agentMainScript, createAgentRuntime, type AgentRuntime } from '../agentRuntime.js';
 import { createAgentLink } from '../control/agentLink.js';
+import { detachedWrapperStarter, ManualRuns } from '../control/manualRuns.js';
+import { RunReaper } from '../control/runReaper.js';
+import { openRunCheckInSink } from '../run/runCheckInSink.js';
 import { spoolDirectoryOf } from '../spool/checkInSpool.js';
 import { SpoolSender } from '../spool/spoolSender.js';
 import type { TickOutcome } from '../reconcile/reconciler.js';
@@ -137,6 +140,30 @@ export const syncCommand: Command = async (context) => {
     embeddedTimingOf: (job) => timings.get(job.id),
   });
   if (context.config.scheduler === 'embedded') timings = await loadTimings(runtime.store);
+  // Live runs (heartbeats list them), runs whose wrapper died (stopped, recorded lost), run now.
+  const runSink = await openRunCheckInSink(context.config.stateDir);
+  const runLogger = context.logger.child({ component: 'runs' });
+  const reaper = new RunReaper({
+    stateDir: context.config.stateDir,
+    sink: runSink,
+    logger: runLogger,
+    onLost: () => senderRef.current?.notify(),
+  });
+  const manualRuns = new ManualRuns({
+    stateDir: context.config.stateDir,
+    sink: runSink,
+    logger: runLogger,
+    onRecorded: () => senderRef.current?.notify(),
+    // A manual run's id is the request's, so the dashboard finds it. `sync --once` exits at
+    // once and leaves the run to a wrapper of its own.
+    start: context.once
+      ? detachedWrapperStarter({
+          mainScript: agentMainScript,
+          stateDir: context.config.stateDir,
+          environment: context.io.environment,
+        })
+      : (id, requestId) => startWrapper(id, ['--now', '--run-id', requestId]),
+  });
 
   const tick = async (force: boolean) => {
     const outcome = await withReconcileLock(context, () => runtime.reconciler.tick({ force }));
@@ -150,17 +177,25 @@ export const syncCommand: Command = async (context) => {
   if (context.once) {
     const outcome = await tick(true);
     report(context, runtime, outcome);
+    await reaper.sweep();
     const onceLink = await createAgentLink({
       config: context.config,
       store: runtime.store,
       logger: context.logger,
+      runningRunIds: () => reaper.runningRunIds(),
+      acceptsCommands: false,
     });
     if (onceLink !== null) {
       // Best effort: the tick's result is the exit code; the daemon reports again later.
       const sent = await onceLink.reportInventory();
       if (!sent.sent) context.logger.warn({ reason: sent.message }, 'inventory not reported');
       try {
-        await onceLink.heartbeat();
+        // Commands stay queued for the daemon; a backend that hands some over anyway gets its
+        // run-nows started (the tick that just ran answers a reconcile).
+        const { commands } = await onceLink.heartbeat();
+        for (const command of commands) {
+          if (command.type === 'run') await manualRuns.request(command);
+        }
       } catch (error) {
         context.logger.warn({ err: error }, 'heartbeat not sent');
       }
@@ -185,10 +220,12 @@ export const syncCommand: Command = async (context) => {
   // Wakes the loop before its poll interval ends: a "reconcile now" command.
   let wake: (() => void) | undefined;
   let revoked: string | undefined;
+  const reaping = reaper.run(controller.signal);
   const link = await createAgentLink({
     config: context.config,
     store: runtime.store,
     logger: context.logger,
+    runningRunIds: () => reaper.runningRunIds(),
   });
   // The spool's sender: every check-in the wrappers recorded, to the backend, in batches.
   const sender =
@@ -215,13 +252,7 @@ export const syncCommand: Command = async (context) => {
           context.logger.info('reconcile requested by the backend');
           wake?.();
         } else {
-          const id = `${command.namespace}/${command.name}`;
-          context.logger.info(
-            { job: id, requestId: command.requestId },
-            'run requested by the backend',
-          );
-          // A manual run; its run id is the request's, so the dashboard finds it.
-          void startWrapper(id, ['--now', '--run-id', command.requestId]);
+          void manualRuns.request(command);
         }
       }
     },
@@ -282,6 +313,7 @@ export const syncCommand: Command = async (context) => {
   // Stop the embedded timers; runs already started finish on their own.
   runtime.backend.close?.();
   await heartbeats;
+  await reaping;
   await Promise.all(running);
   if (sender !== undefined) {
     // SIGTERM: what the runs recorded goes out now, within a few seconds, or stays spooled.

@@ -91,6 +91,13 @@ export interface AgentLinkOptions {
   random?: () => number;
   /** Timeout of each call; default 15 s. */
   requestTimeoutMs?: number;
+  /**
+   * The run ids of the runs alive now, for every heartbeat (runReaper.ts); undefined from it, or
+   * no function: the heartbeat does not track runs.
+   */
+  runningRunIds?: () => Promise<readonly string[] | undefined>;
+  /** false: ask the backend to keep commands queued (`sync --once`). Default: not sent. */
+  acceptsCommands?: boolean;
   onEvent?: (event: AgentLinkEvent) => void;
 }
 
@@ -189,7 +196,12 @@ export class AgentLink {
   async heartbeat(signal?: AbortSignal): Promise<HeartbeatResponse> {
     const repository = repositoryReference(this.#options.config) ?? null;
     const status = await this.#options.store.readStatus();
-    const body = buildHeartbeatRequest(status, repository, agentVersion());
+    const body = buildHeartbeatRequest(status, repository, agentVersion(), {
+      runningRunIds: await this.#options.runningRunIds?.(),
+      ...(this.#options.acceptsCommands === undefined
+        ? {}
+        : { acceptsCommands: this.#options.acceptsCommands }),
+    });
     let response: HeartbeatResponse;
     try {
       response = await this.#client.heartbeat(body, signal === undefined ? {} : { signal });

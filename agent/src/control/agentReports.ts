@@ -39,10 +39,15 @@ function oneConditionPerType(conditions: readonly Condition[]): Condition[] {
   return [...byType.values()];
 }
 
+/**
+ * `runs.runningRunIds`: the live runs, complete (undefined: not tracked, the field is left out);
+ * `runs.acceptsCommands`: false when the sender cannot carry out commands (`sync --once`).
+ */
 export function buildHeartbeatRequest(
   status: AgentStatus,
   repository: RepositoryRef | null,
   version: string,
+  runs: { runningRunIds?: readonly string[] | undefined; acceptsCommands?: boolean } = {},
 ): HeartbeatRequest {
   return {
     conditions: oneConditionPerType(status.conditions),
@@ -51,6 +56,8 @@ export function buildHeartbeatRequest(
     repository,
     errors: status.errors.slice(0, maxHeartbeatErrors),
     version,
+    ...(runs.runningRunIds === undefined ? {} : { runningRunIds: [...runs.runningRunIds] }),
+    ...(runs.acceptsCommands === undefined ? {} : { acceptsCommands: runs.acceptsCommands }),
   };
 }
 

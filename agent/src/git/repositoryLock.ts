@@ -252,7 +252,8 @@ export function processStartTime(pid: number): string | undefined {
 
 let cachedBootId: string | null | undefined;
 
-function bootId(): string | undefined {
+/** This boot's id (/proc/sys/kernel/random/boot_id), or undefined where there is none. */
+export function bootId(): string | undefined {
   if (cachedBootId === undefined) {
     try {
       cachedBootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();

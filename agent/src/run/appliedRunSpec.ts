@@ -1,7 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunSpec } from '../state/runSpec.js';
 import { specContentDigest } from '../state/specDigest.js';
+import {
+  areRealDirectories,
+  describeStateFileError,
+  directoryChain,
+  readStateFile,
+} from '../state/stateDirectory.js';
 
 /**
  * Reads the run spec the inventory says is applied for a job, cheaply: the wrapper starts on
@@ -12,16 +17,20 @@ import { specContentDigest } from '../state/specDigest.js';
  * and checks that the spec's digest is the one the inventory recorded: a spec that is exactly what
  * was applied is used as it is. Anything else (a missing, edited, truncated or older-format file)
  * goes through AgentStateStore and its schemas, loaded only then, which give the precise error.
+ * Neither path follows a symbolic link inside the state directory (stateDirectory.ts), and every
+ * failure becomes a sentence that says what is wrong and how to fix it: cron mails what the
+ * wrapper prints, so no stack and no system error text.
  */
 
 const jobId = /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)\/([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)$/;
 const revisionPattern = /^[0-9a-f]{7,64}$/;
 
-async function readJson(file: string): Promise<unknown> {
+function readJson(file: string, privateMode?: number): unknown {
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as unknown;
+    const content = readStateFile(file, privateMode);
+    return content === undefined ? undefined : (JSON.parse(content.toString('utf8')) as unknown);
   } catch {
-    return undefined;
+    return undefined; // the store's path below says what is wrong
   }
 }
 
@@ -29,13 +38,13 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** The spec as applied, when the fast path can vouch for it; undefined otherwise. */
-async function fastRunSpec(
+function fastRunSpec(
   stateDir: string,
   id: string,
   namespace: string,
   name: string,
-): Promise<RunSpec | undefined> {
-  const inventory = await readJson(path.join(stateDir, 'inventory.json'));
+): RunSpec | undefined {
+  const inventory = readJson(path.join(stateDir, 'inventory.json'));
   if (!isRecord(inventory) || inventory.version !== 1 || !isRecord(inventory.jobs))
     return undefined;
   const entry = inventory.jobs[id];
@@ -45,7 +54,12 @@ async function fastRunSpec(
   if (typeof specDigest !== 'string' || entry.namespace !== namespace || entry.name !== name) {
     return undefined;
   }
-  const spec = await readJson(path.join(stateDir, 'specs', namespace, name, `${revision}.json`));
+  try {
+    if (!areRealDirectories(directoryChain(stateDir, 'specs', namespace, name))) return undefined;
+  } catch {
+    return undefined;
+  }
+  const spec = readJson(path.join(stateDir, 'specs', namespace, name, `${revision}.json`), 0o600);
   if (!isRecord(spec) || spec.version !== 1 || spec.id !== id || spec.revision !== revision) {
     return undefined;
   }
@@ -57,19 +71,40 @@ export async function readAppliedRunSpec(stateDir: string, id: string): Promise<
   const match = jobId.exec(id);
   if (match === null) return `"${id}" is not a job id; give namespace/name, e.g. production/backup`;
   const [, namespace = '', , name = ''] = match;
-  const fast = await fastRunSpec(stateDir, id, namespace, name);
+  const fast = fastRunSpec(stateDir, id, namespace, name);
   if (fast !== undefined) return fast;
 
-  const { AgentStateStore } = await import('../state/agentStateStore.js');
+  // The bundle (npm run bundle -w agent) keeps this import external: dist/fast/runFastPath.js
+  // loads dist/state/agentStateStore.js as tsc compiled it, the same modules as the full CLI
+  // (dist/fast/ and dist/run/ sit at the same depth, so the relative path holds in both). Bundled,
+  // it dragged zod, core's API contract and the CommonJS packages behind it (yaml, axios-retry)
+  // into an ES module, where their require("process") failed: "Dynamic require of "process" is
+  // not supported" for every unknown job. A createRequire banner would have mended the symptom
+  // but kept a second, 1.2 MB copy of all that for a path cron takes only when something is wrong.
+  const { AgentStateStore, StateError } = await import('../state/agentStateStore.js');
   const store = new AgentStateStore(stateDir);
-  const inventory = await store.readInventory();
+  let inventory;
+  try {
+    inventory = await store.readInventory();
+  } catch (error) {
+    return error instanceof StateError
+      ? error.message
+      : describeStateFileError(store.inventoryFile, error);
+  }
   const entry = inventory?.jobs[id];
   if (entry === undefined) {
-    return `job ${id} is not installed by this agent (see cronfleet-agent status)`;
+    return inventory === undefined
+      ? `job ${id} is not installed: no job is installed in the state directory ${stateDir} (it has no inventory.json). Check the --state-dir of the scheduler entry that started this run, or install the jobs with: cronfleet-agent sync --once --state-dir ${stateDir}`
+      : `job ${id} is not installed by the agent of ${stateDir}: its inventory does not list it. See what is installed with: cronfleet-agent status --state-dir ${stateDir}; a scheduler entry left over from a removed job can be deleted`;
   }
-  const spec = await store.readRunSpec(entry.namespace, entry.name, entry.revision);
-  if (spec === undefined) {
-    return `the run spec of ${id} at ${entry.revision} is missing from ${store.specsDir}; run cronfleet-agent sync --once`;
+  let specFile = path.join(store.specsDir, namespace, name, `${entry.revision}.json`);
+  try {
+    specFile = store.specFile(entry.namespace, entry.name, entry.revision);
+    const spec = await store.readRunSpec(entry.namespace, entry.name, entry.revision);
+    if (spec !== undefined) return spec;
+  } catch (error) {
+    if (!(error instanceof StateError)) return describeStateFileError(specFile, error);
+    return `the run spec of ${id} cannot be used: ${error.message.replace(/; restore it or remove it deliberately$/, '')}. Remove it (rm ${specFile}) and write it again with: cronfleet-agent sync --once --state-dir ${stateDir}`;
   }
-  return spec;
+  return `the run spec of ${id} at revision ${entry.revision} is missing (${specFile}). Write it again with: cronfleet-agent sync --once --state-dir ${stateDir}`;
 }

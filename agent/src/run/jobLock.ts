@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   createExclusively,
@@ -15,6 +15,7 @@ import {
   stopGroup,
   type ProcessGroupRef,
 } from './processGroup.js';
+import { ensureRealDirectories, readStateFile } from '../state/stateDirectory.js';
 
 /**
  * The per-job lock behind `concurrencyPolicy` Forbid and Replace:
@@ -97,19 +98,19 @@ function parseRecord(raw: string): JobLockRecord | undefined {
   }
 }
 
-async function readRaw(file: string): Promise<string | undefined> {
+/** The lock's text, never through a symbolic link (a link fails with StateDirectoryError). */
+function readRaw(file: string): Promise<string | undefined> {
   try {
-    return await readFile(file, 'utf8');
+    return Promise.resolve(readStateFile(file)?.toString('utf8'));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    return Promise.reject(error as Error);
   }
 }
 
 /** Replaces `file` atomically (a rename), so a reader sees the old record or the new one. */
 async function replaceFile(file: string, content: string): Promise<void> {
   const temporary = `${file}.${process.pid}.${randomBytes(6).toString('hex')}`;
-  await writeFile(temporary, content, { mode: 0o644 });
+  await writeFile(temporary, content, { mode: 0o644, flag: 'wx' });
   try {
     await rename(temporary, file);
   } catch (error) {
@@ -144,7 +145,8 @@ export class JobLock {
     graceMs: number,
     hooks: JobLockHooks = {},
   ): Promise<AcquireResult> {
-    await mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
+    // locks/ and locks/<namespace>/: real directories, never symbolic links.
+    ensureRealDirectories([path.dirname(path.dirname(file)), path.dirname(file)], 0o700);
     const record: JobLockRecord = { ...currentHolder(), ...run, job: null };
     const content = `${JSON.stringify(record)}\n`;
     for (let round = 0; round < 50; round += 1) {

@@ -56,18 +56,28 @@ export async function runFastPath(
     scheduledAt = new Date(values['scheduled-at']);
     if (Number.isNaN(scheduledAt.getTime())) return undefined;
   }
-  const outcome = await runAsWrapperProcess({
-    stateDir,
-    id,
-    manual: values.now === true,
-    scheduledAt,
-    runId,
-    environment: io.environment,
-    sink: await openSink(stateDir),
-    stdout: io.stdout,
-    stderr: io.stderr,
-    passThrough: values.now === true,
-  });
+  let outcome;
+  try {
+    outcome = await runAsWrapperProcess({
+      stateDir,
+      id,
+      manual: values.now === true,
+      scheduledAt,
+      runId,
+      environment: io.environment,
+      sink: await openSink(stateDir),
+      stdout: io.stdout,
+      stderr: io.stderr,
+      passThrough: values.now === true,
+    });
+  } catch (error) {
+    // Not expected (the wrapper turns what it meets into outcomes), but cron mails whatever
+    // escapes here: one line, no stack.
+    io.stderr.write(
+      `cronfleet-agent run: ${id} could not run: ${(error as Error).message}. Run it by hand with --now to see more, and report this if it persists\n`,
+    );
+    return 2;
+  }
   if (outcome.kind === 'error') io.stderr.write(`cronfleet-agent run: ${outcome.message}\n`);
   return outcome.exitCode;
 }

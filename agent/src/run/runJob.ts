@@ -7,8 +7,9 @@ import type { RunSpec } from '../state/runSpec.js';
 import { readAppliedRunSpec } from './appliedRunSpec.js';
 import { runJobProcess, shellExitCode } from './jobProcess.js';
 import { JobLock, jobLockFile, type AcquireResult, type JobLockRecord } from './jobLock.js';
+import { LiveRunEntry } from './liveRunRegistry.js';
 import { OutputCapture } from './outputCapture.js';
-import { sleep } from './processGroup.js';
+import { sleep, type ProcessGroupRef } from './processGroup.js';
 import {
   defaultRunLogRetention,
   pruneRunLogs,
@@ -27,9 +28,11 @@ import {
  *    not a run of the job and records nothing;
  * 3. the concurrency policy through the per-job lock (jobLock.ts): Forbid records a `skipped` run
  *    naming the run that holds the lock, Replace stops that run first, Allow takes no lock;
- * 4. per attempt: a `start` check-in recorded in the sink (the durable spool) before the command
- *    starts, the command (jobProcess.ts), its output captured head and tail (outputCapture.ts)
- *    and logged whole (runLogFile.ts), a `finish` check-in;
+ * 4. per attempt: a record in the live-run registry (liveRunRegistry.ts: the daemon reports live
+ *    runs and reaps those whose wrapper died), a `start` check-in recorded in the sink (the
+ *    durable spool) before the command starts, the command (jobProcess.ts), its output captured
+ *    head and tail (outputCapture.ts) and logged whole (runLogFile.ts), a `finish` check-in, and
+ *    the registry record removed;
  * 5. retries of a failed or timed-out attempt per spec.retries: each attempt is its own run
  *    (its own runId, `attempt` 2, 3…, trigger `retry`, the same scheduledAt), as the backend keys
  *    runs by runId and lists attempts as runs; a run that was stopped (Replace, the wrapper told
@@ -331,13 +334,16 @@ class JobRun {
     const startedAt = this.now();
     const capture = new OutputCapture(this.spec.outputMaxBytes);
     capture.note(reason);
-    const finish = this.finishCheckIn(
-      runId,
-      1,
-      startedAt,
-      { status: 'skipped', exitCode: null, signal: null },
-      capture,
-    );
+    const finish: CheckInFinish = {
+      ...this.finishCheckIn(
+        runId,
+        1,
+        startedAt,
+        { status: 'skipped', exitCode: null, signal: null },
+        capture,
+      ),
+      reason,
+    };
     await this.record([this.startCheckIn(runId, 1, startedAt), finish]);
     return {
       runId,
@@ -360,6 +366,7 @@ class JobRun {
     const { spec, options } = this;
     if (attempt > 1) await this.updateLock({ runId, attempt, job: null });
     const startedAt = this.now();
+    const live = await this.enterLiveRuns(runId, attempt, startedAt);
     await this.record([this.startCheckIn(runId, attempt, startedAt)]);
 
     const capture = new OutputCapture(spec.outputMaxBytes);
@@ -393,7 +400,10 @@ class JobRun {
         baseEnvironment: options.environment,
         signal: options.signal,
         outputDrainMs: options.outputDrainMs,
-        onSpawn: (pgid, startTime) => void this.updateLock({ job: { pgid, startTime } }),
+        onSpawn: (pgid, startTime) => {
+          this.recordLiveGroup(live, { pgid, startTime });
+          void this.updateLock({ job: { pgid, startTime } });
+        },
         onOutput: (chunk) => {
           capture.write(chunk);
           log.write(chunk);
@@ -430,6 +440,7 @@ class JobRun {
       capture,
     );
     await this.record([finish]);
+    await this.leaveLiveRuns(live);
     return {
       attempt: {
         runId,
@@ -445,6 +456,48 @@ class JobRun {
       exitCode: shellCode,
       stopped,
     };
+  }
+
+  /** Records the attempt in the live-run registry; null (with a warning) when it cannot. */
+  private async enterLiveRuns(
+    runId: string,
+    attempt: number,
+    startedAt: Date,
+  ): Promise<LiveRunEntry | null> {
+    try {
+      return await LiveRunEntry.create(this.options.stateDir, {
+        runId,
+        namespace: this.spec.namespace,
+        name: this.spec.name,
+        attempt,
+        trigger: attempt > 1 ? 'retry' : this.trigger,
+        manual: this.options.manual,
+        revision: this.spec.revision,
+        startedAt: startedAt.toISOString(),
+        outputMaxBytes: this.spec.outputMaxBytes,
+      });
+    } catch (error) {
+      this.options.warn(
+        `${this.spec.id}: cannot record run ${runId} as live (${(error as Error).message}); the job runs regardless, but if this wrapper is killed the daemon cannot stop its command`,
+      );
+      return null;
+    }
+  }
+
+  private recordLiveGroup(live: LiveRunEntry | null, group: ProcessGroupRef): void {
+    try {
+      live?.recordGroup(group);
+    } catch (error) {
+      this.options.warn(
+        `cannot record the process group in ${live?.file}: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  private async leaveLiveRuns(live: LiveRunEntry | null): Promise<void> {
+    await live?.remove().catch((error: unknown) => {
+      this.options.warn(`cannot remove the live-run record ${live.file}: ${String(error)}`);
+    });
   }
 
   /** Updates the lock record; updates apply in call order (the spawn's is not awaited). */

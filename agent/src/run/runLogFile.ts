@@ -1,6 +1,7 @@
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { readdir, stat, unlink } from 'node:fs/promises';
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { lstat, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { ensureRealDirectories, isStateDirectoryError } from '../state/stateDirectory.js';
 
 /**
  * Each run's whole output, in `<stateDir>/logs/<namespace>/<name>/<runId>.log` (mode 0600: output
@@ -10,7 +11,9 @@ import path from 'node:path';
  * growing with one warning and never fails the run. Retention, applied after each run, keeps per
  * job the newest `keepRuns` logs and, within those, the newest that fit in `maxBytesPerJob`
  * together; one run's log stops at `maxBytesPerJob` with a note, so a runaway job cannot fill the
- * disk.
+ * disk. Nothing is reached through a symbolic link: the folders logs/, logs/<namespace>/ and
+ * logs/<namespace>/<name>/ are checked with lstat, the log is created with O_EXCL | O_NOFOLLOW,
+ * and retention looks at regular files only.
  */
 
 export interface RunLogRetention {
@@ -44,14 +47,27 @@ export class RunLogFile {
     this.fd = fd;
   }
 
-  /** Creates the log; when that fails the run goes on without one (after a warning). */
+  /**
+   * Creates the log, `<stateDir>/logs/<namespace>/<name>/<runId>.log`; when that fails the run
+   * goes on without one (after a warning).
+   */
   static create(file: string, maxBytes: number, warn: (message: string) => void): RunLogFile {
     let fd: number | null = null;
     try {
-      mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-      fd = openSync(file, 'wx', 0o600);
+      const jobDir = path.dirname(file);
+      const namespaceDir = path.dirname(jobDir);
+      ensureRealDirectories([path.dirname(namespaceDir), namespaceDir, jobDir], 0o700);
+      fd = openSync(
+        file,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        0o600,
+      );
     } catch (error) {
-      warn(`cannot create the run log ${file}: ${(error as Error).message}; output is not logged`);
+      warn(
+        isStateDirectoryError(error)
+          ? `${error.message}. This run's output is not logged`
+          : `cannot create the run log ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); this run's output is not logged`,
+      );
     }
     return new RunLogFile(file, fd, maxBytes, warn);
   }
@@ -131,8 +147,11 @@ export async function pruneRunLogs(
     await Promise.all(
       names.map(async (name) => {
         const file = path.join(directory, name);
-        const info = await stat(file).catch(() => undefined);
-        return info === undefined ? undefined : { file, size: info.size, mtimeMs: info.mtimeMs };
+        // lstat: a symbolic link is not a log; its target is neither measured nor removed.
+        const info = await lstat(file).catch(() => undefined);
+        return info === undefined || !info.isFile()
+          ? undefined
+          : { file, size: info.size, mtimeMs: info.mtimeMs };
       }),
     )
   ).filter((entry) => entry !== undefined);

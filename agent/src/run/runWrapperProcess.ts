@@ -1,3 +1,4 @@
+import { checkStateDirectoryForRun, isStateDirectoryError } from '../state/stateDirectory.js';
 import { runJob, type RunJobOptions, type RunOutcome } from './runJob.js';
 
 /**
@@ -7,6 +8,11 @@ import { runJob, type RunJobOptions, type RunOutcome } from './runJob.js';
  * wrapper with the command left running unreported. The wrapper's own messages go to stderr, so
  * under cron they reach the crontab's MAILTO like any job's errors. The daemon runs runJob
  * in-process instead and must not install these handlers.
+ *
+ * Before anything else it checks the state directory with one stat (checkStateDirectoryForRun):
+ * a missing or unsafe one is an error (exit 2) whose message says how to fix it. A start that the
+ * skip rule or a suspension turns away is silent under cron, which would mail every line, but is
+ * explained when stderr is a terminal: someone typed the command and wonders why nothing ran.
  */
 
 export interface WrapperProcessOptions extends Omit<
@@ -27,14 +33,27 @@ export async function runAsWrapperProcess(options: WrapperProcessOptions): Promi
   const onSignal = (signal: NodeJS.Signals) => {
     if (!controller.signal.aborted) controller.abort(signal);
   };
+  const warn = (message: string) => stderr.write(`cronfleet-agent run: ${message}\n`);
+  try {
+    checkStateDirectoryForRun(rest.stateDir, warn);
+  } catch (error) {
+    if (!isStateDirectoryError(error)) throw error;
+    return { kind: 'error', message: error.message, exitCode: 2 };
+  }
   for (const signal of stopSignals) process.on(signal, onSignal);
   try {
-    return await runJob({
+    const outcome = await runJob({
       ...rest,
       signal: controller.signal,
-      warn: (message) => stderr.write(`cronfleet-agent run: ${message}\n`),
+      warn,
       passThrough: passThrough ? stdout : undefined,
     });
+    if (outcome.kind === 'not-run' && (stderr as { isTTY?: boolean }).isTTY === true) {
+      warn(
+        `${rest.id} did not run: ${outcome.reason}. Under cron this start is silent (exit 0); to run the job now anyway: cronfleet-agent run --now --state-dir ${rest.stateDir} ${rest.id}`,
+      );
+    }
+    return outcome;
   } finally {
     for (const signal of stopSignals) process.removeListener(signal, onSignal);
   }

@@ -1,9 +1,10 @@
 import { constants } from 'node:fs';
-import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { open, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { CheckIn, CheckInFinish } from '@cronfleet/core/api';
 import type { Logger } from 'pino';
 import { syncDirectory } from '../state/atomicFile.js';
+import { readStateFile } from '../state/stateDirectory.js';
 import type { CheckInSink } from './checkInSink.js';
 import {
   checkInFrame,
@@ -234,7 +235,9 @@ export class CheckInSpool implements CheckInSink {
     let requeued = 0;
     for (const name of names.sort()) {
       const file = path.join(this.layout.rejectedDir, name);
-      const { checkIn } = JSON.parse(await readFile(file, 'utf8')) as { checkIn: CheckIn };
+      const content = readStateFile(file);
+      if (content === undefined) continue; // requeued meanwhile by another process
+      const { checkIn } = JSON.parse(content.toString('utf8')) as { checkIn: CheckIn };
       await this.record([checkIn]);
       await rm(file, { force: true });
       requeued += 1;
@@ -255,7 +258,8 @@ export class CheckInSpool implements CheckInSink {
       let handle;
       try {
         // No O_CREAT: a segment a sender just took must not come back empty under its old name.
-        handle = await open(file, constants.O_WRONLY | constants.O_APPEND);
+        // O_NOFOLLOW: a symbolic link planted as a segment is never written through.
+        handle = await open(file, constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW);
       } catch (error) {
         if (isErrno(error, 'ENOENT')) continue;
         throw error;

@@ -4,7 +4,6 @@ import {
   mkdir,
   open,
   readdir,
-  readFile,
   rename,
   rm,
   rmdir,
@@ -15,6 +14,7 @@ import {
 import path from 'node:path';
 import type { CheckIn } from '@cronfleet/core/api';
 import { syncDirectory } from '../state/atomicFile.js';
+import { ensureRealDirectories, readStateFile } from '../state/stateDirectory.js';
 import { decodeFrames, encodeFrame } from './spoolFrame.js';
 
 /**
@@ -79,11 +79,21 @@ export class SpoolLayout {
     this.rejectedDir = path.join(root, 'rejected');
   }
 
-  async ensure(): Promise<void> {
-    const { directoryMode } = this.modes;
-    await mkdir(this.root, { recursive: true, mode: directoryMode });
-    await mkdir(this.segmentsDir, { recursive: true, mode: directoryMode });
-    await mkdir(this.sendingDir, { recursive: true, mode: directoryMode });
+  /**
+   * Creates the folders, or checks with one lstat each that they are real directories: a
+   * symbolic link among them is refused (StateDirectoryError), so no check-in is ever written to
+   * or read from outside the spool.
+   */
+  ensure(): Promise<void> {
+    try {
+      ensureRealDirectories(
+        [this.root, this.segmentsDir, this.sendingDir],
+        this.modes.directoryMode,
+      );
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
   }
 
   /** The segments waiting in segments/, oldest first. */
@@ -201,7 +211,11 @@ export interface SegmentContent {
 
 /** The intact check-ins of a segment file; torn and damaged records are counted and skipped. */
 export async function readSegmentFile(file: string): Promise<SegmentContent> {
-  const buffer = await readFile(file);
+  // Never through a symbolic link (O_NOFOLLOW); missing reads as ENOENT, as readFile did.
+  const buffer = await Promise.resolve(readStateFile(file));
+  if (buffer === undefined) {
+    throw Object.assign(new Error(`${file} is gone`), { code: 'ENOENT' });
+  }
   const decoded = decodeFrames(buffer);
   const entries: SpoolEntry[] = [];
   let { skippedBytes, skippedRanges } = decoded;

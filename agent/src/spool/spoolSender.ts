@@ -10,6 +10,7 @@ import {
 } from '@cronfleet/core/api';
 import type { CheckIn, CronfleetClient, RetryPolicy } from '@cronfleet/core/api';
 import { writeFileAtomically } from '../state/atomicFile.js';
+import { ensureRealDirectories } from '../state/stateDirectory.js';
 import { silentSpoolLogger, withoutOutputBodies, type SpoolLogger } from './checkInSpool.js';
 import {
   adoptStaleClaims,
@@ -710,6 +711,8 @@ export class SpoolSender extends EventEmitter<SpoolSenderEvents> {
               details: error.issues,
             }
           : { status: null, code: null, message: error.message, details: null };
+    // rejected/ is never a symbolic link (stateDirectory.ts): nothing is written outside.
+    ensureRealDirectories([this.layout.rejectedDir], this.layout.modes.directoryMode);
     await writeFileAtomically(
       file,
       `${JSON.stringify({ rejectedAt: new Date().toISOString(), reason: answer, checkIn }, null, 2)}\n`,

@@ -1,10 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Condition, ManifestErrorReport, SchedulerBackendName } from '@cronfleet/core/api';
 import { z } from 'zod';
 import { writeFileAtomically } from './atomicFile.js';
 import { RunSpec } from './runSpec.js';
+import {
+  areRealDirectories,
+  directoryChain,
+  ensureRealDirectories,
+  readStateFile,
+  secureStateDirectory,
+} from './stateDirectory.js';
 
 /**
  * The agent's state directory:
@@ -109,14 +116,21 @@ export class AgentStateStore {
     this.repositoryDir = path.join(stateDir, 'repository');
   }
 
-  async ensureDirectory(): Promise<void> {
-    await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
+  /**
+   * Creates the state directory (0700) or checks and repairs it; refuses one that another user
+   * could write (stateDirectory.ts). `warn` hears about a repaired mode.
+   */
+  async ensureDirectory(warn: (message: string) => void = () => {}): Promise<void> {
+    secureStateDirectory(this.stateDir, { create: true, warn });
+    return Promise.resolve();
   }
 
   /** This installation's id: created once, then stable (the crontab markers carry it). */
   async ownerId(): Promise<string> {
     try {
-      const text = (await readFile(this.ownerIdFile, 'utf8')).trim();
+      const content = readStateFile(this.ownerIdFile);
+      if (content === undefined) throw Object.assign(new Error('missing'), { code: 'ENOENT' });
+      const text = content.toString('utf8').trim();
       if (!/^[0-9a-f]{16}$/.test(text)) {
         throw new StateError(
           `${this.ownerIdFile} does not hold an agent id (16 hex digits); restore it from a backup — a new id would orphan the installed entries`,
@@ -132,13 +146,10 @@ export class AgentStateStore {
   }
 
   private async readJson<T>(file: string, schema: z.ZodType<T>): Promise<T | undefined> {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw error;
-    }
+    // Never through a symbolic link; a run spec readable by others is repaired to 0600.
+    const content = readStateFile(file, file.startsWith(this.specsDir) ? 0o600 : undefined);
+    if (content === undefined) return undefined;
+    const text = content.toString('utf8');
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -186,11 +197,11 @@ export class AgentStateStore {
     return path.join(this.specsDir, namespace, name, `${revision}.json`);
   }
 
+  /** Mode 0600: a run spec holds the job's env values. Its folders are never symbolic links. */
   async writeRunSpec(spec: RunSpec): Promise<void> {
-    await writeFileAtomically(
-      this.specFile(spec.namespace, spec.name, spec.revision),
-      `${JSON.stringify(spec, null, 2)}\n`,
-    );
+    const file = this.specFile(spec.namespace, spec.name, spec.revision);
+    ensureRealDirectories(directoryChain(this.stateDir, 'specs', spec.namespace, spec.name));
+    await writeFileAtomically(file, `${JSON.stringify(spec, null, 2)}\n`, 0o600);
   }
 
   async readRunSpec(
@@ -198,7 +209,11 @@ export class AgentStateStore {
     name: string,
     revision: string,
   ): Promise<RunSpec | undefined> {
-    return this.readJson(this.specFile(namespace, name, revision), RunSpec);
+    const file = this.specFile(namespace, name, revision);
+    if (!areRealDirectories(directoryChain(this.stateDir, 'specs', namespace, name))) {
+      return undefined;
+    }
+    return this.readJson(file, RunSpec);
   }
 
   /**

@@ -48,20 +48,21 @@ describe('readAppliedRunSpec', () => {
     const edited = { ...spec, command: 'echo edited' };
     await writeFile(file, JSON.stringify(edited));
     expect(await readAppliedRunSpec(state.stateDir, 'test/edited')).toEqual(edited);
-    // Broken: the store's error, which names the file.
+    // Broken: the store's finding, which names the file, and how to write it again.
+    const rewrite = `Remove it (rm ${file}) and write it again with: cronfleet-agent sync --once --state-dir ${state.stateDir}`;
     await writeFile(file, JSON.stringify({ ...spec, timeoutMs: -1 }));
-    await expect(readAppliedRunSpec(state.stateDir, 'test/edited')).rejects.toThrow(
-      `${file} does not have the expected shape (timeoutMs: Too small: expected number to be >0); restore it or remove it deliberately`,
+    expect(await readAppliedRunSpec(state.stateDir, 'test/edited')).toBe(
+      `the run spec of test/edited cannot be used: ${file} does not have the expected shape (timeoutMs: Too small: expected number to be >0). ${rewrite}`,
     );
     await writeFile(file, (await readFile(file, 'utf8')).slice(0, 20));
-    await expect(readAppliedRunSpec(state.stateDir, 'test/edited')).rejects.toThrow(
-      `${file} is not valid JSON`,
+    expect(await readAppliedRunSpec(state.stateDir, 'test/edited')).toBe(
+      `the run spec of test/edited cannot be used: ${file} is not valid JSON. ${rewrite}`,
     );
   });
 
   it('says why there is no spec', async () => {
     expect(await readAppliedRunSpec(state.stateDir, 'test/absent')).toBe(
-      'job test/absent is not installed by this agent (see cronfleet-agent status)',
+      `job test/absent is not installed by the agent of ${state.stateDir}: its inventory does not list it. See what is installed with: cronfleet-agent status --state-dir ${state.stateDir}; a scheduler entry left over from a removed job can be deleted`,
     );
     expect(await readAppliedRunSpec(state.stateDir, '../../etc/passwd')).toBe(
       '"../../etc/passwd" is not a job id; give namespace/name, e.g. production/backup',
@@ -71,7 +72,7 @@ describe('readAppliedRunSpec', () => {
     const { rm } = await import('node:fs/promises');
     await rm(state.store.specFile('test', 'vanished', spec.revision));
     expect(await readAppliedRunSpec(state.stateDir, 'test/vanished')).toBe(
-      `the run spec of test/vanished at ${spec.revision} is missing from ${state.store.specsDir}; run cronfleet-agent sync --once`,
+      `the run spec of test/vanished at revision ${spec.revision} is missing (${state.store.specFile('test', 'vanished', spec.revision)}). Write it again with: cronfleet-agent sync --once --state-dir ${state.stateDir}`,
     );
   });
 });

@@ -83,7 +83,7 @@ describe('runFastPath', () => {
     expect(finishes(sink.checkIns).map((finish) => finish.exitCode)).toEqual([7, 7]);
     expect(await runFastPath(['run', '--state-dir', state.stateDir, 'test/none'], io)).toBe(2);
     expect(stderr.text()).toBe(
-      'cronfleet-agent run: job test/none is not installed by this agent (see cronfleet-agent status)\n',
+      `cronfleet-agent run: job test/none is not installed by the agent of ${state.stateDir}: its inventory does not list it. See what is installed with: cronfleet-agent status --state-dir ${state.stateDir}; a scheduler entry left over from a removed job can be deleted\n`,
     );
   });
 });
