@@ -164,6 +164,8 @@ export interface WrapperArguments {
   killGraceMs?: number;
   /** Writes { maxRssKb } there when the wrapper is done. */
   reportFile?: string;
+  /** Records into the state directory's real spool instead of `state.sinkFile`. */
+  spool?: boolean;
 }
 
 /** Starts `cronfleet-agent run`'s code path in its own process, recording into `state.sinkFile`. */

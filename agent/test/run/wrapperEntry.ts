@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { openRunCheckInSink } from '../../src/run/runCheckInSink.js';
 import { runAsWrapperProcess } from '../../src/run/runWrapperProcess.js';
 import { FileCheckInSink } from './runFixtures.js';
 
@@ -15,6 +16,8 @@ interface EntryArguments {
   manual?: boolean;
   killGraceMs?: number;
   reportFile?: string;
+  /** Record into the state directory's real spool instead of sinkFile. */
+  spool?: boolean;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as EntryArguments;
@@ -23,7 +26,10 @@ const outcome = await runAsWrapperProcess({
   id: args.id,
   manual: args.manual ?? false,
   environment: process.env,
-  sink: new FileCheckInSink(args.sinkFile),
+  sink:
+    args.spool === true
+      ? await openRunCheckInSink(args.stateDir)
+      : new FileCheckInSink(args.sinkFile),
   killGraceMs: args.killGraceMs,
   stdout: process.stdout,
   stderr: process.stderr,
