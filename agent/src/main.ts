@@ -1,46 +1,25 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { ConfigError, loadAgentConfig, type ConfigFlags } from './config/agentConfig.js';
+import {
+  allCommandOptionNames,
+  commandHelp,
+  commandNames,
+  commandOptionNames,
+  helpHint,
+  isCommandName,
+  overviewHelp,
+  type CommandName,
+} from './commands/commandHelp.js';
 import { isDirectory, type CommandContext } from './commands/commandContext.js';
 import { stateDirectoryRefusal } from './state/stateDirectory.js';
+import { readableLogDestination } from './commands/readableLogLine.js';
 
 /**
  * `cronfleet-agent`: the node agent. Exit codes mean something: 0 done (or nothing to change),
- * 1 a failure or a diff the caller asked about, 2 a usage or configuration error.
+ * 1 a failure or a diff the caller asked about, 2 a usage or configuration error. The words of
+ * its help and usage errors live in commands/commandHelp.ts.
  */
-
-export const usage = `Usage: cronfleet-agent <command> [options]
-
-Commands:
-  sync [--once]          reconcile the job repository into the scheduler (--once: one tick)
-  plan [--repo DIR]      show what sync would change, with the rendered entries
-  status                 show the installed jobs, the revision and the conditions
-  uninstall              remove every entry this agent created, and nothing else
-  run NAMESPACE/NAME     run a job through the wrapper (what the scheduler starts)
-  enroll                 exchange an enrollment token for this agent's token (--backend, --token)
-  adopt "CRONTAB LINE"   print the manifest equivalent to one crontab entry
-
-Options:
-  --config FILE          YAML configuration file (also CRONFLEET_CONFIG)
-  --repo URL             job repository (plan: a local folder is read as it is)
-  --branch REF | --tag TAG | --commit SHA   what to check out (default: main)
-  --path DIR             folder of the repository that holds the manifests
-  --state-dir DIR        state directory (default /var/lib/cronfleet as root)
-  --scheduler NAME       crontab (default), cron.d or embedded
-  --label KEY=VALUE      agent label used by job targets (repeatable)
-  --backend URL          the Cronfleet control plane (absent: offline)
-  --allow-empty          let an emptied repository remove every installed job
-  --log-level LEVEL      fatal, error, warn, info, debug, trace or silent
-  --json                 machine-readable output (plan, status, sync --once)
-  --now                  run: a manual run (no skip rule, even when suspended)
-  --token TOKEN          enroll: the enrollment token (or --enrollment-token-file FILE,
-                         or CRONFLEET_ENROLLMENT_TOKEN)
-  --name NAME            enroll: the agent's name; adopt: the job's name
-  --force                enroll: replace an agent token already stored
-  --namespace NS         adopt: the job's namespace (default "default")
-  -h, --help             this help
-
-Docs: docs/agent.md`;
 
 const options = {
   config: { type: 'string' },
@@ -73,26 +52,27 @@ type Values = ReturnType<
 >['values'];
 
 /** Each command's module is loaded only when it runs: `run` and `status` stay light. */
-const commands: Record<string, (context: CommandContext, values: Values) => Promise<number>> = {
-  sync: async (context) => (await import('./commands/syncCommand.js')).syncCommand(context),
-  plan: async (context) => (await import('./commands/planCommand.js')).planCommand(context),
-  status: async (context) => (await import('./commands/statusCommand.js')).statusCommand(context),
-  uninstall: async (context) =>
-    (await import('./commands/uninstallCommand.js')).uninstallCommand(context),
-  run: async (context) => (await import('./commands/runCommand.js')).runCommand(context),
-  enroll: async (context, values) =>
-    (await import('./commands/enrollCommand.js')).enrollCommand(context, {
-      token: values.token,
-      tokenFile: values['enrollment-token-file'],
-      name: values.name,
-      force: values.force,
-    }),
-  adopt: async (context, values) =>
-    (await import('./commands/adoptCommand.js')).adoptCommand(context, {
-      namespace: values.namespace,
-      name: values.name,
-    }),
-};
+const commands: Record<CommandName, (context: CommandContext, values: Values) => Promise<number>> =
+  {
+    sync: async (context) => (await import('./commands/syncCommand.js')).syncCommand(context),
+    plan: async (context) => (await import('./commands/planCommand.js')).planCommand(context),
+    status: async (context) => (await import('./commands/statusCommand.js')).statusCommand(context),
+    uninstall: async (context) =>
+      (await import('./commands/uninstallCommand.js')).uninstallCommand(context),
+    run: async (context) => (await import('./commands/runCommand.js')).runCommand(context),
+    enroll: async (context, values) =>
+      (await import('./commands/enrollCommand.js')).enrollCommand(context, {
+        token: values.token,
+        tokenFile: values['enrollment-token-file'],
+        name: values.name,
+        force: values.force,
+      }),
+    adopt: async (context, values) =>
+      (await import('./commands/adoptCommand.js')).adoptCommand(context, {
+        namespace: values.namespace,
+        name: values.name,
+      }),
+  };
 
 export interface MainIo {
   stdout: NodeJS.WritableStream;
@@ -100,25 +80,78 @@ export interface MainIo {
   environment: Readonly<Record<string, string | undefined>>;
 }
 
+/** The command named in `argv` (the first word that is one), for errors before parsing worked. */
+function commandIn(argv: readonly string[]): CommandName | undefined {
+  return argv.find((word): word is CommandName => isCommandName(word));
+}
+
+function usageError(io: MainIo, name: CommandName | undefined, problem: string): number {
+  io.stderr.write(
+    `cronfleet-agent${name === undefined ? '' : ` ${name}`}: ${problem}\n${helpHint(name)}\n`,
+  );
+  return 2;
+}
+
+/** A parseArgs error's first sentence ("Unknown option '--frob'"), without Node's advice on "--". */
+function parseProblem(error: unknown): string {
+  const message = (error as Error).message;
+  const first = (message.split(/\.\s/)[0] ?? message).replace(/\.$/, '');
+  return first.charAt(0).toLowerCase() + first.slice(1);
+}
+
+/**
+ * Answers `--help`, `help [COMMAND]` and `COMMAND --help` on stdout (exit 0), or undefined when
+ * no help was asked for.
+ */
+function help(io: MainIo, asked: boolean, name: string | undefined, topic: string | undefined) {
+  if (name === 'help') {
+    if (topic === undefined) io.stdout.write(overviewHelp());
+    else if (isCommandName(topic)) io.stdout.write(commandHelp(topic));
+    else return unknownCommand(io, topic);
+    return 0;
+  }
+  if (!asked) return undefined;
+  if (name === undefined) io.stdout.write(overviewHelp());
+  else if (isCommandName(name)) io.stdout.write(commandHelp(name));
+  else return unknownCommand(io, name);
+  return 0;
+}
+
+function unknownCommand(io: MainIo, name: string): number {
+  return usageError(
+    io,
+    undefined,
+    `unknown command "${name}"; the commands are ${commandNames.join(', ')}`,
+  );
+}
+
 export async function main(argv: readonly string[], io: MainIo): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (error) {
-    io.stderr.write(`${(error as Error).message}\n\n${usage}\n`);
-    return 2;
+    const name = commandIn(argv);
+    if (argv.includes('--help') || argv.includes('-h')) {
+      io.stdout.write(name === undefined ? overviewHelp() : commandHelp(name));
+      return 0;
+    }
+    return usageError(io, name, parseProblem(error));
   }
   const { values, positionals } = parsed;
   const [name, ...rest] = positionals;
-  if (values.help === true || name === 'help') {
-    io.stdout.write(`${usage}\n`);
-    return 0;
-  }
-  if (name === undefined || !Object.hasOwn(commands, name)) {
-    io.stderr.write(
-      `${name === undefined ? 'Missing command' : `Unknown command "${name}"`}\n\n${usage}\n`,
-    );
+  const answered = help(io, values.help === true, name, rest[0]);
+  if (answered !== undefined) return answered;
+  if (name === undefined) {
+    io.stderr.write(`cronfleet-agent: missing command\n\n${overviewHelp()}`);
     return 2;
+  }
+  if (!isCommandName(name)) return unknownCommand(io, name);
+  // An option of another command is a mistake worth saying (status --once, sync --now…).
+  const own = commandOptionNames(name);
+  for (const option of allCommandOptionNames()) {
+    if (!own.has(option) && values[option as keyof Values] !== undefined) {
+      return usageError(io, name, `--${option} does not apply to ${name}`);
+    }
   }
   const flags: ConfigFlags = {
     config: values.config,
@@ -146,13 +179,20 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     }
     throw error;
   }
-  // One-shot commands log warnings only, unless asked; the daemon logs at the configured level.
+  // One-shot commands log warnings only, unless asked, as sentences on stderr (a person reads
+  // them); the daemon and --json keep JSON lines for log collectors.
   const daemon = name === 'sync' && values.once !== true;
   const level = values['log-level'] ?? (daemon ? config.logLevel : 'warn');
-  const logger: Logger = pino(
-    { level, base: { component: 'cronfleet-agent' } },
-    pino.destination({ fd: 2, sync: true }),
-  );
+  const logOptions = {
+    level,
+    base: { component: 'cronfleet-agent' },
+    // Errors logged under either key keep their message and causes (pino knows only `err`).
+    serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+  };
+  const logger: Logger =
+    daemon || values.json === true
+      ? pino(logOptions, pino.destination({ fd: 2, sync: true }))
+      : pino(logOptions, readableLogDestination(io.stderr));
   const context: CommandContext = {
     config,
     logger,
@@ -171,7 +211,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     return 2;
   }
   try {
-    return await commands[name]!(context, values);
+    return await commands[name](context, values);
   } catch (error) {
     logger.debug({ err: error }, 'command failed');
     io.stderr.write(`cronfleet-agent ${name}: ${(error as Error).message}\n`);

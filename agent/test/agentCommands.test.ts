@@ -110,6 +110,12 @@ describe('cronfleet-agent sync --once, plan, status, uninstall', () => {
       ],
     });
 
+    // The human plan says why a job is not for this agent.
+    const humanPlan = await agent.run('plan');
+    expect(humanPlan.stdout).toContain(
+      '1 job not for this agent:\n  label role=web required; the agent has role=db: staging/only-web\n',
+    );
+
     const applied = await agent.run('sync', '--once');
     expect(applied.stderr).toBe('');
     expect(applied.code).toBe(0);
@@ -207,6 +213,13 @@ describe('cronfleet-agent sync --once, plan, status, uninstall', () => {
       expect.objectContaining({ type: 'Stalled', status: 'true', reason: 'ManifestInvalid' }),
     );
     expect((status.body.errors as { path: string }[])[0]?.path).toBe('spec.schedule');
+    // The human status shows the whole message, the located error included, once.
+    const human = await agent.run('status');
+    expect(human.stdout).toMatch(
+      /Ready=false \(ManifestInvalid\): 1 manifest error; the other jobs are applied:\n {6}production\/jobs\.yaml:\d+:\d+ \[production\/backup\] spec\.schedule: hour field "25": 25 is out of range 0-23\n/,
+    );
+    expect(human.stdout).toContain('Stalled=true (ManifestInvalid): the message of Ready\n');
+    expect(human.stdout.match(/\[production\/backup\] spec\.schedule/g)).toHaveLength(1);
 
     // The fix applies.
     await served.commit({
@@ -272,8 +285,21 @@ describe('cronfleet-agent sync --once, plan, status, uninstall', () => {
 
   it('answers bad usage and bad configuration with exit 2 and a message', async () => {
     const agent = new Agent('usage');
-    expect(await agent.run('frobnicate')).toMatchObject({ code: 2 });
-    expect((await agent.run('frobnicate')).stderr).toContain('Unknown command "frobnicate"');
+    expect(await agent.run('frobnicate')).toMatchObject({
+      code: 2,
+      stderr:
+        'cronfleet-agent: unknown command "frobnicate"; the commands are sync, plan, status, uninstall, run, enroll, adopt\nRun "cronfleet-agent --help" for the commands.\n',
+    });
+    expect(await agent.run('status', '--once')).toMatchObject({
+      code: 2,
+      stderr:
+        'cronfleet-agent status: --once does not apply to status\nRun "cronfleet-agent status --help" for its usage and options.\n',
+    });
+    expect(await agent.run('plan', '--frobnicate')).toMatchObject({
+      code: 2,
+      stderr:
+        'cronfleet-agent plan: unknown option \'--frobnicate\'\nRun "cronfleet-agent plan --help" for its usage and options.\n',
+    });
     const wrong = await agent.run('sync', '--once', '--scheduler', 'anacron');
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toBe(
@@ -282,5 +308,47 @@ describe('cronfleet-agent sync --once, plan, status, uninstall', () => {
     const notInstalled = await agent.run('run', 'production/none');
     expect(notInstalled.code).toBe(2);
     expect(notInstalled.stderr).toContain('job production/none is not installed by this agent');
+  });
+});
+
+describe('what a newcomer meets', () => {
+  it.each(['sync', 'plan', 'status', 'uninstall', 'run', 'enroll', 'adopt'])(
+    "%s --help, -h and help COMMAND show that command's help",
+    async (name) => {
+      const agent = new Agent('help');
+      const asked = await agent.run(name, '--help');
+      expect(asked.code).toBe(0);
+      expect(asked.stderr).toBe('');
+      expect(asked.stdout).toMatch(new RegExp(`^Usage: cronfleet-agent ${name} `));
+      expect(asked.stdout).toMatch(/\nExamples?:\n {2}cronfleet-agent /);
+      expect(asked.stdout).not.toContain('Commands:');
+      expect(await agent.run('help', name)).toEqual(asked);
+      expect(await agent.run(name, '-h')).toEqual(asked);
+    },
+  );
+
+  it('shows the overview for --help, help, and a missing command (exit 2)', async () => {
+    const agent = new Agent('help');
+    const overview = await agent.run('--help');
+    expect(overview.code).toBe(0);
+    expect(overview.stdout).toMatch(/^Usage: cronfleet-agent COMMAND/);
+    expect(overview.stdout).toContain('cronfleet-agent COMMAND --help');
+    expect((await agent.run('help')).stdout).toBe(overview.stdout);
+    const missing = await agent.run();
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe(`cronfleet-agent: missing command\n\n${overview.stdout}`);
+  });
+
+  it('prints warnings of one-shot commands as sentences, not JSON log lines', async () => {
+    const agent = new Agent('sentences');
+    await prepare(agent);
+    await served.commit({ 'production/jobs.yaml': job('backup', '0 2 * * *') });
+    // A backend but no agent token: sync --once says so, and applies all the same.
+    const synced = await agent.run('sync', '--once', '--backend', 'http://127.0.0.1:9');
+    expect(synced.code).toBe(0);
+    expect(synced.stderr).toMatch(
+      /^warning: not enrolled \(no agent token in \S+\): nothing is reported to the backend; run cronfleet-agent enroll --backend URL --enrollment-token-file FILE \(backend: http:\/\/127\.0\.0\.1:9, tokenFile: \S+\)\n$/,
+    );
+    expect(synced.stderr).not.toContain('{');
   });
 });

@@ -82,6 +82,43 @@ function indent(prefix: string, text: string): string[] {
   return text.split('\n').map((line) => `    ${prefix} ${line}`);
 }
 
+/** How many job ids `plan` names per reason, and how many reasons, before "and K more". */
+const idsPerReason = 5;
+const reasonsShown = 8;
+
+/**
+ * Why the jobs that are not for this agent are not: grouped by reason (the same label missing on
+ * hundreds of jobs is one line), a few ids each. `plan --json` lists every one.
+ */
+export function notTargetedText(notTargeted: readonly { id: string; reason: string }[]): string[] {
+  if (notTargeted.length === 0) return [];
+  const byReason = new Map<string, string[]>();
+  for (const { id, reason } of notTargeted) {
+    const ids = byReason.get(reason) ?? [];
+    ids.push(id);
+    byReason.set(reason, ids);
+  }
+  const groups = [...byReason].sort(
+    ([reasonA, idsA], [reasonB, idsB]) => idsB.length - idsA.length || (reasonA < reasonB ? -1 : 1),
+  );
+  const count = (n: number) => `${n} job${n === 1 ? '' : 's'}`;
+  const lines = [`${count(notTargeted.length)} not for this agent:`];
+  for (const [reason, ids] of groups.slice(0, reasonsShown)) {
+    const named = ids.slice(0, idsPerReason).join(', ');
+    const more = ids.length > idsPerReason ? ` and ${ids.length - idsPerReason} more` : '';
+    lines.push(`  ${reason}: ${named}${more}`);
+  }
+  const rest = groups.slice(reasonsShown);
+  if (rest.length > 0) {
+    const jobs = rest.reduce((sum, [, ids]) => sum + ids.length, 0);
+    lines.push(`  and ${count(jobs)} for ${rest.length} other reasons`);
+  }
+  if (groups.length > reasonsShown || groups.some(([, ids]) => ids.length > idsPerReason)) {
+    lines.push('  (plan --json lists every job and its reason)');
+  }
+  return lines;
+}
+
 export function planReportText(report: PlanReportJson): string {
   const { summary } = report;
   const lines = [
@@ -109,5 +146,6 @@ export function planReportText(report: PlanReportJson): string {
     lines.push(`${report.errors.length} error${report.errors.length === 1 ? '' : 's'}:`);
     lines.push(...report.errors.map((error) => `  ${error}`));
   }
+  lines.push(...notTargetedText(report.notTargeted ?? []));
   return `${lines.join('\n')}\n`;
 }

@@ -46,12 +46,25 @@ export const statusCommand: Command = async (context) => {
     `Revision: applied ${short(report.lastAppliedRevision)}, last attempted ${short(report.lastAttemptedRevision)}` +
       (report.lastSyncAt === null ? '' : `, last sync ${report.lastSyncAt}`),
   ];
+  // Whole messages: a ManifestInvalid message lists each located error on its own line. Ready and
+  // Stalled usually carry the same one: it is printed once.
+  const shown = new Set<string>();
   if (report.conditions.length > 0) {
     lines.push('Conditions:');
+    const printedBy = new Map<string, string>();
     for (const condition of report.conditions) {
-      lines.push(
-        `  ${condition.type}=${condition.status} (${condition.reason})${condition.message === '' ? '' : `: ${condition.message.split('\n')[0]}`}`,
-      );
+      const head = `  ${condition.type}=${condition.status} (${condition.reason})`;
+      const earlier = printedBy.get(condition.message);
+      if (condition.message === '') {
+        lines.push(head);
+      } else if (earlier !== undefined) {
+        lines.push(`${head}: the message of ${earlier}`);
+      } else {
+        const [first, ...more] = condition.message.split('\n');
+        lines.push(`${head}: ${first}`, ...more.map((line) => `      ${line}`));
+        for (const line of more) shown.add(line);
+        printedBy.set(condition.message, condition.type);
+      }
     }
   }
   if (report.failure?.kind === 'transient') {
@@ -65,13 +78,15 @@ export const statusCommand: Command = async (context) => {
       `  ${job.id}  ${job.schedule ?? '?'} (${job.timezone ?? '?'})  rev ${job.revision.slice(0, 12)}${job.suspended ? '  suspended' : ''}`,
     );
   }
-  if (report.errors.length > 0) {
-    lines.push(`Errors (${report.errors.length}):`);
-    for (const error of report.errors) {
-      lines.push(
-        `  ${error.file}:${error.line ?? 1}:${error.column ?? 1}${error.job === null ? '' : ` [${error.job}]`}${error.path === null ? '' : ` ${error.path}:`} ${error.message}`,
-      );
-    }
+  // The errors that no condition's message listed already.
+  const errors = report.errors
+    .map(
+      (error) =>
+        `${error.file}:${error.line ?? 1}:${error.column ?? 1}${error.job === null ? '' : ` [${error.job}]`}${error.path === null ? '' : ` ${error.path}:`} ${error.message}`,
+    )
+    .filter((text) => !shown.has(text));
+  if (errors.length > 0) {
+    lines.push(`Errors (${errors.length}):`, ...errors.map((text) => `  ${text}`));
   }
   context.io.stdout.write(`${lines.join('\n')}\n`);
   return 0;
