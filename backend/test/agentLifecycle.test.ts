@@ -26,7 +26,12 @@ async function createEnrollmentToken(body: Record<string, unknown> = {}): Promis
 async function enroll(enrollmentToken: string, body = enrollBody()) {
   const answer = await api('POST', '/api/v1/agents/enroll', enrollmentToken, body);
   expect(answer.status).toBe(201);
-  return answer.body as { agentId: string; agentToken: string; heartbeatIntervalSeconds: number };
+  return answer.body as {
+    agentId: string;
+    agentToken: string;
+    heartbeatIntervalSeconds: number;
+    outcome: string;
+  };
 }
 
 function job(name: string, overrides: Partial<InventoryJob> = {}): InventoryJob {
@@ -80,7 +85,7 @@ describe('enroll → heartbeat → inventory → show', () => {
     expect(inventory.status).toBe(200);
     expect(inventory.body).toEqual({ jobCount: 3, unmanagedCount: 1 });
 
-    const shown = await api('GET', `/api/v1/agents/${enrolled.agentId}`, viewer.token);
+    const shown = await api('GET', `/api/v1/agents/${enrolled.agentId}`, operator.token);
     expect(shown.status).toBe(200);
     expect(shown.body).toMatchObject({
       id: enrolled.agentId,
@@ -115,7 +120,7 @@ describe('enroll → heartbeat → inventory → show', () => {
       grace_seconds: 600,
       max_runtime_seconds: 10_800,
       alert_after: 2,
-      scheduler: 'cron-d',
+      scheduler: 'cron.d',
       concurrency_policy: 'Forbid',
     });
 
@@ -203,10 +208,53 @@ describe('inventory', () => {
   });
 });
 
-describe('re-enrollment', () => {
-  it('keeps the agent id for the same machine; the new token replaces the old one', async () => {
-    const token = await createEnrollmentToken({ labels: { zone: 'a' } });
-    const first = await enroll(token, enrollBody({ machine: 'host-42', name: 'old-name' }));
+describe('identity', () => {
+  const heartbeatWith = (agentToken: string) =>
+    api('POST', '/api/v1/agents/heartbeat', agentToken, apiExamples.heartbeatRequest);
+  const auditOf = (agentId: string) =>
+    app.database.rows<{ action: string; details: Record<string, unknown> }>(
+      sql`select action, details from audit_log where target_id = ${agentId} order by id`,
+    );
+
+  it('gives a second agent on the same host (another state directory) its own identity; the first keeps working', async () => {
+    const first = await enroll(
+      await createEnrollmentToken({ labels: { zone: 'a' } }),
+      enrollBody({ machine: 'host-42', name: 'demo', labels: { 'cronfleet.dev/demo': 'true' } }),
+    );
+    expect(first).toMatchObject({ outcome: 'created' });
+    await api('PUT', '/api/v1/agents/inventory', first.agentToken, {
+      revision: null,
+      jobs: [job('kept')],
+      unmanaged: [],
+    });
+    const second = await enroll(
+      await createEnrollmentToken(),
+      enrollBody({ machine: 'host-42', name: 'test-agent' }),
+    );
+    expect(second).toMatchObject({ outcome: 'created' });
+    expect(second.agentId).not.toBe(first.agentId);
+
+    // Both work: nobody took anybody over.
+    expect((await heartbeatWith(first.agentToken)).status).toBe(200);
+    expect((await heartbeatWith(second.agentToken)).status).toBe(200);
+    const shown = await api('GET', `/api/v1/agents/${first.agentId}`, operator.token);
+    expect(shown.body).toMatchObject({
+      name: 'demo',
+      labels: { zone: 'a', 'cronfleet.dev/demo': 'true' },
+      jobInstanceCount: 1,
+    });
+    // Operators see that the two share a host.
+    const other = await api('GET', `/api/v1/agents/${second.agentId}`, operator.token);
+    expect(other.body.machineId).toBe(shown.body.machineId);
+    expect((await auditOf(first.agentId)).map((row) => row.action)).toEqual(['agent.enroll']);
+    expect((await auditOf(second.agentId)).map((row) => row.action)).toEqual(['agent.enroll']);
+  });
+
+  it('re-enrolls with the current agent token as proof: same id, history and inventory; the old token stops working', async () => {
+    const first = await enroll(
+      await createEnrollmentToken({ labels: { zone: 'a' } }),
+      enrollBody({ machine: 'host-43', name: 'old-name' }),
+    );
     await api('PUT', '/api/v1/agents/inventory', first.agentToken, {
       revision: null,
       jobs: [job('kept')],
@@ -214,26 +262,20 @@ describe('re-enrollment', () => {
     });
     const again = await enroll(
       await createEnrollmentToken({ labels: { zone: 'b' } }),
-      enrollBody({ machine: 'host-42', name: 'new-name', labels: { extra: 'yes' } }),
+      enrollBody({
+        machine: 'host-43',
+        name: 'new-name',
+        labels: { extra: 'yes' },
+        currentAgentToken: first.agentToken,
+      }),
     );
-    expect(again.agentId).toBe(first.agentId);
+    expect(again).toMatchObject({ agentId: first.agentId, outcome: 'reenrolled' });
     expect(again.agentToken).not.toBe(first.agentToken);
 
-    const old = await api(
-      'POST',
-      '/api/v1/agents/heartbeat',
-      first.agentToken,
-      apiExamples.heartbeatRequest,
-    );
+    const old = await heartbeatWith(first.agentToken);
     expect(old.status).toBe(401);
     expect(old.body.error.message).toContain('unknown agent token');
-    const fresh = await api(
-      'POST',
-      '/api/v1/agents/heartbeat',
-      again.agentToken,
-      apiExamples.heartbeatRequest,
-    );
-    expect(fresh.status).toBe(200);
+    expect((await heartbeatWith(again.agentToken)).status).toBe(200);
 
     const shown = await api('GET', `/api/v1/agents/${first.agentId}`, viewer.token);
     expect(shown.body).toMatchObject({
@@ -241,14 +283,215 @@ describe('re-enrollment', () => {
       labels: { zone: 'b', extra: 'yes' },
       jobInstanceCount: 1,
     });
-    const agentsOfMachine = await app.database.rows<{ count: number }>(
-      sql`select count(*)::int as count from agents where machine_id = ${enrollBody({ machine: 'host-42' }).machineId}`,
-    );
-    expect(agentsOfMachine).toEqual([{ count: 1 }]);
-    const audit = await app.database.rows<{ action: string }>(
-      sql`select action from audit_log where target_id = ${first.agentId} order by id`,
-    );
+    const audit = await auditOf(first.agentId);
     expect(audit.map((row) => row.action)).toEqual(['agent.enroll', 'agent.reenroll']);
+    expect(audit[1]?.details).toMatchObject({ previousName: 'old-name', sameMachine: true });
+    expect(JSON.stringify(audit)).not.toContain(first.agentToken.slice(4));
+  });
+
+  it('refuses a proof that is stale or of another organization with a 409 that says what to do, and takes no use', async () => {
+    const first = await enroll(await createEnrollmentToken(), enrollBody({ machine: 'host-44' }));
+    const second = await enroll(
+      await createEnrollmentToken(),
+      enrollBody({ machine: 'host-44', currentAgentToken: first.agentToken }),
+    );
+    expect(second.agentId).toBe(first.agentId);
+    const token = await createEnrollmentToken({ maxUses: 1 });
+    const stale = await api(
+      'POST',
+      '/api/v1/agents/enroll',
+      token,
+      enrollBody({ machine: 'host-44', currentAgentToken: first.agentToken }),
+    );
+    expect(stale.status).toBe(409);
+    expect(stale.body.error.code).toBe('conflict');
+    expect(stale.body.error.message).toContain(
+      'currentAgentToken is not the token of an agent of this organization',
+    );
+    expect(stale.body.error.message).toContain('cronfleet-agent enroll --new');
+    expect((await heartbeatWith(second.agentToken)).status).toBe(200);
+
+    // Another organization's agent token proves nothing here, and reveals nothing.
+    const otherToken = (await api('POST', '/api/v1/enrollment-tokens', otherAdmin.token, {})).body
+      .token as string;
+    const theirs = (await api('POST', '/api/v1/agents/enroll', otherToken, enrollBody())).body;
+    const crossed = await api(
+      'POST',
+      '/api/v1/agents/enroll',
+      token,
+      enrollBody({ currentAgentToken: theirs.agentToken }),
+    );
+    expect(crossed.status).toBe(409);
+    expect(crossed.body.error.message).toBe(stale.body.error.message);
+    expect((await heartbeatWith(theirs.agentToken)).status).toBe(200);
+
+    // Both refusals rolled back: the single-use token still enrolls.
+    const created = await enroll(token, enrollBody());
+    expect(created.outcome).toBe('created');
+
+    const malformed = await api(
+      'POST',
+      '/api/v1/agents/enroll',
+      await createEnrollmentToken(),
+      enrollBody({ currentAgentToken: 'cfe_not-an-agent-token-at-all' }),
+    );
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.details[0].path).toBe('currentAgentToken');
+  });
+
+  it("replaces an agent through an operator's single-use replace token (a reinstalled host)", async () => {
+    const original = await enroll(
+      await createEnrollmentToken(),
+      enrollBody({ machine: 'host-45', name: 'db-7' }),
+    );
+    await api('PUT', '/api/v1/agents/inventory', original.agentToken, {
+      revision: null,
+      jobs: [job('kept')],
+      unmanaged: [],
+    });
+    const created = await api('POST', '/api/v1/enrollment-tokens', operator.token, {
+      description: 'db-7 reinstalled',
+      replacesAgentId: original.agentId,
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ replacesAgentId: original.agentId, maxUses: 1 });
+    const listed = await api('GET', '/api/v1/enrollment-tokens', operator.token);
+    expect(
+      listed.body.items.find((item: { id: string }) => item.id === created.body.id),
+    ).toMatchObject({ replacesAgentId: original.agentId });
+
+    // The reinstalled host lost its state: a new machine id file, no agent token.
+    const replaced = await enroll(
+      created.body.token,
+      enrollBody({ machine: 'host-45-reinstalled', name: 'db-7' }),
+    );
+    expect(replaced).toMatchObject({ agentId: original.agentId, outcome: 'replaced' });
+    expect((await heartbeatWith(original.agentToken)).status).toBe(401);
+    expect((await heartbeatWith(replaced.agentToken)).status).toBe(200);
+    const shown = await api('GET', `/api/v1/agents/${original.agentId}`, operator.token);
+    expect(shown.body).toMatchObject({
+      jobInstanceCount: 1,
+      machineId: enrollBody({ machine: 'host-45-reinstalled' }).machineId,
+    });
+    const audit = await auditOf(original.agentId);
+    expect(audit.map((row) => row.action)).toEqual(['agent.enroll', 'agent.replace']);
+    expect(audit[1]?.details).toMatchObject({
+      previousName: 'db-7',
+      sameMachine: false,
+      replaceApprovedBy: operator.userId,
+    });
+    const [creation] = await app.database.rows<{ details: Record<string, unknown> }>(
+      sql`select details from audit_log where target_id = ${created.body.id} and action = 'enrollment_token.create'`,
+    );
+    expect(creation?.details).toMatchObject({ replacesAgentId: original.agentId, maxUses: 1 });
+
+    // Once: the token is used up.
+    const twice = await api('POST', '/api/v1/agents/enroll', created.body.token, enrollBody());
+    expect(twice.status).toBe(401);
+  });
+
+  it('checks a replace request: an operator decides, one use, an agent of the organization', async () => {
+    const { agentId } = await seedAgent(app.database, organizationId, { name: 'replace-me' });
+    const many = await api('POST', '/api/v1/enrollment-tokens', operator.token, {
+      replacesAgentId: agentId,
+      maxUses: 2,
+    });
+    expect(many.status).toBe(400);
+    expect(many.body.error.details).toEqual([
+      {
+        path: 'maxUses',
+        message: 'a token that replaces an agent is used once: leave maxUses out or set it to 1',
+      },
+    ]);
+    const byViewer = await api('POST', '/api/v1/enrollment-tokens', viewer.token, {
+      replacesAgentId: agentId,
+    });
+    expect(byViewer.status).toBe(403);
+    const elsewhere = await api('POST', '/api/v1/enrollment-tokens', otherAdmin.token, {
+      replacesAgentId: agentId,
+    });
+    expect(elsewhere.status).toBe(404);
+    expect(elsewhere.body.error.message).toBe('agent (replacesAgentId) not found');
+    const unknown = await api('POST', '/api/v1/enrollment-tokens', operator.token, {
+      replacesAgentId: '00000000-0000-4000-8000-000000000000',
+    });
+    expect(unknown.status).toBe(404);
+    const tokens = await app.database.rows<{ count: number }>(
+      sql`select count(*)::int as count from enrollment_tokens where replaces_agent_id is not null and replaces_agent_id = ${agentId}`,
+    );
+    expect(tokens).toEqual([{ count: 0 }]);
+  });
+
+  it('keeps a revoked agent revoked: no proof, no replace token and no new enrollment re-enters it', async () => {
+    const enrolled = await enroll(
+      await createEnrollmentToken(),
+      enrollBody({ machine: 'host-46', name: 'retired' }),
+    );
+    const replaceToken = (
+      await api('POST', '/api/v1/enrollment-tokens', operator.token, {
+        replacesAgentId: enrolled.agentId,
+      })
+    ).body.token as string;
+    const revoked = await api('POST', `/api/v1/agents/${enrolled.agentId}/revoke`, operator.token, {
+      reason: 'host sold',
+    });
+    expect(revoked.status).toBe(200);
+
+    const withProof = await api(
+      'POST',
+      '/api/v1/agents/enroll',
+      await createEnrollmentToken(),
+      enrollBody({ machine: 'host-46', currentAgentToken: enrolled.agentToken }),
+    );
+    expect(withProof.status).toBe(409);
+    expect(withProof.body.error.message).toBe(
+      `agent retired (${enrolled.agentId}) was revoked (host sold), and a revoked agent stays revoked: its token cannot enroll into it. Enroll this host as a new agent instead (cronfleet-agent enroll --new); see "Identity" in docs/agent.md`,
+    );
+    const withReplace = await api(
+      'POST',
+      '/api/v1/agents/enroll',
+      replaceToken,
+      enrollBody({ machine: 'host-46' }),
+    );
+    expect(withReplace.status).toBe(409);
+    expect(withReplace.body.error.message).toContain('a revoked agent stays revoked');
+    const newReplace = await api('POST', '/api/v1/enrollment-tokens', operator.token, {
+      replacesAgentId: enrolled.agentId,
+    });
+    expect(newReplace.status).toBe(409);
+    expect(newReplace.body.error.message).toContain('replacesAgentId: agent retired was revoked');
+
+    const fresh = await enroll(await createEnrollmentToken(), enrollBody({ machine: 'host-46' }));
+    expect(fresh).toMatchObject({ outcome: 'created' });
+    expect(fresh.agentId).not.toBe(enrolled.agentId);
+    const shown = await api('GET', `/api/v1/agents/${enrolled.agentId}`, operator.token);
+    expect(shown.body).toMatchObject({ status: 'revoked', revokedReason: 'host sold' });
+    expect((await heartbeatWith(enrolled.agentToken)).status).toBe(401);
+    expect((await auditOf(enrolled.agentId)).map((row) => row.action)).toEqual([
+      'agent.enroll',
+      'agent.revoke',
+    ]);
+  });
+
+  it('shows machine ids to operators and admins, not to viewers or read-only API tokens', async () => {
+    const body = enrollBody({ machine: 'host-47' });
+    const { agentId } = await enroll(await createEnrollmentToken(), body);
+    const readOnlyAdmin = await seedUser(app.database, organizationId, 'admin', {
+      scopes: ['read'],
+    });
+    for (const who of [viewer, readOnlyAdmin]) {
+      const shown = await api('GET', `/api/v1/agents/${agentId}`, who.token);
+      expect(shown.status).toBe(200);
+      expect(shown.body).not.toHaveProperty('machineId');
+      const listed = await api('GET', `/api/v1/agents?q=${body.name}`, who.token);
+      expect(listed.body.items).toHaveLength(1);
+      expect(listed.body.items[0]).not.toHaveProperty('machineId');
+      expect(JSON.stringify([shown.body, listed.body])).not.toContain(body.machineId);
+    }
+    const shown = await api('GET', `/api/v1/agents/${agentId}`, operator.token);
+    expect(shown.body.machineId).toBe(body.machineId);
+    const listed = await api('GET', `/api/v1/agents?q=${body.name}`, operator.token);
+    expect(listed.body.items[0].machineId).toBe(body.machineId);
   });
 
   it('keeps machines of different organizations apart', async () => {
@@ -341,14 +584,14 @@ describe('rename, relabel, revoke', () => {
     );
     expect(audit).toHaveLength(1);
 
-    // Enrolling the machine again with a valid enrollment token lifts the revocation.
+    // Enrolling the machine again creates another agent: the revoked one stays revoked.
     const reenrolled = await enroll(
       await createEnrollmentToken(),
       enrollBody({ machine: 'stolen' }),
     );
-    expect(reenrolled.agentId).toBe(enrolled.agentId);
+    expect(reenrolled.agentId).not.toBe(enrolled.agentId);
     const shown = await api('GET', `/api/v1/agents/${enrolled.agentId}`, viewer.token);
-    expect(shown.body).toMatchObject({ revokedAt: null, revokedReason: null });
+    expect(shown.body).toMatchObject({ revokedReason: 'host decommissioned' });
     expect(
       (
         await api(

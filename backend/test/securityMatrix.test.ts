@@ -489,6 +489,38 @@ describe('security matrix', () => {
     expect(stats.jobs).toMatchObject({ total: 1 });
   });
 
+  it("lets B take over none of A's agents: neither a replace token nor A's agent token as proof", async () => {
+    const replace = await call(
+      app,
+      'POST',
+      apiRoutes.createEnrollmentToken.path,
+      fixture.tokens.adminB,
+      { replacesAgentId: fixture.agentA },
+    );
+    expect(replace.status).toBe(404);
+    expectNoDataOfA(replace, 'createEnrollmentToken replacesAgentId as adminB', [fixture.agentA]);
+    const enrollmentB = await seedEnrollmentToken(app.database, fixture.organizationB);
+    for (const proof of [fixture.tokens.agentA, fixture.tokens.revokedAgentA]) {
+      const answer = await call(
+        app,
+        'POST',
+        apiRoutes.enroll.path,
+        enrollmentB.token,
+        enrollBody({ currentAgentToken: proof }),
+      );
+      expect(answer.status).toBe(409);
+      expectNoDataOfA(answer, 'enroll with currentAgentToken of A as enrollment B');
+    }
+    const stillA = await call(
+      app,
+      'POST',
+      apiRoutes.heartbeat.path,
+      fixture.tokens.agentA,
+      apiExamples.heartbeatRequest,
+    );
+    expect(stillA.status, JSON.stringify(stillA.body)).toBe(200);
+  });
+
   it('changed nothing of A through the refused calls: its agent, users, tokens and run', async () => {
     expect(await snapshotOfA()).toEqual(snapshotBefore);
     const heartbeat = await send(apiRoutes.heartbeat, 'agentA');

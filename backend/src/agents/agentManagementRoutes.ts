@@ -10,7 +10,14 @@ import type { AppContext } from '../http/appContext.js';
 import { mountRoute } from '../http/mountRoute.js';
 import { agentLabelConditions, agentTextCondition } from './agentListFilters.js';
 import { agentStatusCondition } from './agentStatus.js';
-import { agentDetailColumns, agentListColumns, toAgent, toAgentDetail } from './agentViews.js';
+import {
+  agentDetailColumns,
+  agentListColumns,
+  agentViewerOf,
+  toAgent,
+  toAgentDetail,
+  type AgentViewer,
+} from './agentViews.js';
 import { decodeCursor, encodeCursor } from './keysetCursor.js';
 
 const createdAtMicros = sql<string>`(extract(epoch from ${agents.createdAt}) * 1000000)::bigint::text`;
@@ -21,6 +28,7 @@ async function loadAgentDetail(
   organizationId: string,
   agentId: string,
   now: Date,
+  viewer: AgentViewer,
 ): Promise<AgentDetail> {
   const [row] = await db
     .select(agentDetailColumns)
@@ -29,7 +37,7 @@ async function loadAgentDetail(
     .limit(1);
   // Another organization's agent is as absent as one that never existed.
   if (row === undefined) throw notFound('agent');
-  return toAgentDetail(row, now);
+  return toAgentDetail(row, now, viewer);
 }
 
 /** Agent administration: list with filters, show, rename and relabel, revoke. */
@@ -58,7 +66,7 @@ export function registerAgentManagementRoutes(app: Express, context: AppContext)
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
     return {
-      items: page.map((row) => toAgent(row, now)),
+      items: page.map((row) => toAgent(row, now, agentViewerOf(principal))),
       nextCursor:
         rows.length > query.limit && last !== undefined
           ? encodeCursor({ createdAtMicros: last.createdAtMicros, id: last.id })
@@ -67,7 +75,13 @@ export function registerAgentManagementRoutes(app: Express, context: AppContext)
   });
 
   mountRoute(app, context, apiRoutes.getAgent, async ({ principal, params }) =>
-    loadAgentDetail(db, principal.organizationId, params.agentId, context.now()),
+    loadAgentDetail(
+      db,
+      principal.organizationId,
+      params.agentId,
+      context.now(),
+      agentViewerOf(principal),
+    ),
   );
 
   mountRoute(app, context, apiRoutes.updateAgent, async ({ principal, params, body, request }) => {
@@ -107,7 +121,13 @@ export function registerAgentManagementRoutes(app: Express, context: AppContext)
           details,
         },
       );
-      return loadAgentDetail(tx, principal.organizationId, params.agentId, now);
+      return loadAgentDetail(
+        tx,
+        principal.organizationId,
+        params.agentId,
+        now,
+        agentViewerOf(principal),
+      );
     });
     evict?.();
     return detail;
@@ -142,7 +162,13 @@ export function registerAgentManagementRoutes(app: Express, context: AppContext)
           },
         );
       }
-      return loadAgentDetail(tx, principal.organizationId, params.agentId, now);
+      return loadAgentDetail(
+        tx,
+        principal.organizationId,
+        params.agentId,
+        now,
+        agentViewerOf(principal),
+      );
     });
     evict?.();
     return detail;

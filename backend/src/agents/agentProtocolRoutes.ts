@@ -1,21 +1,19 @@
 import { apiRoutes, type InventoryJob } from '@cronfleet/core/api';
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { Express } from 'express';
-import { credentialsChanged } from '../http/credentialCache.js';
-import { recordAudit } from '../audit/recordAudit.js';
-import { agents, enrollmentTokens, jobInstances } from '../db/schema.js';
+import { agents, jobInstances } from '../db/schema.js';
 import { GroupCommit } from '../db/groupCommit.js';
 import { takePendingCommands } from './agentCommandQueue.js';
+import { enrollAgent } from './agentEnrollment.js';
 import {
   heartbeatColumns,
   recordQuietHeartbeats,
   type HeartbeatReport,
 } from './heartbeatWriter.js';
-import { type ApiError, unauthorized } from '../http/apiError.js';
+import type { ApiError } from '../http/apiError.js';
 import { agentRevoked, type AgentPrincipal } from '../http/authenticate.js';
 import type { Database } from '../db/database.js';
 import type { AppContext } from '../http/appContext.js';
-import { generateToken, hashToken } from '../http/credentials.js';
 import { mountLeanRoute, mountRoute } from '../http/mountRoute.js';
 
 /** Rows per INSERT of an inventory: 16 parameters each stays far below PostgreSQL's 65,535. */
@@ -46,91 +44,9 @@ async function revokedMeanwhile(
 export function registerAgentProtocolRoutes(app: Express, context: AppContext): void {
   const { db } = context.database;
 
-  mountRoute(app, context, apiRoutes.enroll, async ({ principal, body, request }) => {
-    const now = context.now();
-    const agentToken = generateToken('agent');
-    let evict: (() => void) | undefined;
-    const enrolled = await db.transaction(async (tx) => {
-      // Take one use, atomically: under concurrency a token with maxUses N enrolls exactly N
-      // agents (the row lock makes the next UPDATE re-check `uses` after this one commits).
-      const [token] = await tx
-        .update(enrollmentTokens)
-        .set({ uses: sql`${enrollmentTokens.uses} + 1` })
-        .where(
-          and(
-            eq(enrollmentTokens.id, principal.enrollmentTokenId),
-            eq(enrollmentTokens.organizationId, principal.organizationId),
-            isNull(enrollmentTokens.revokedAt),
-            sql`(${enrollmentTokens.expiresAt} is null or ${enrollmentTokens.expiresAt} > ${now.toISOString()}::timestamptz)`,
-            sql`(${enrollmentTokens.maxUses} is null or ${enrollmentTokens.uses} < ${enrollmentTokens.maxUses})`,
-          ),
-        )
-        .returning({ id: enrollmentTokens.id, labels: enrollmentTokens.labels });
-      if (token === undefined) {
-        throw unauthorized(
-          'this enrollment token can no longer be used: its use limit was reached, or it was revoked or expired meanwhile; ask an operator for a new enrollment token',
-        );
-      }
-      // The token's labels win over the agent's own: whoever issued the token decides them.
-      const labels = { ...body.labels, ...token.labels };
-      const facts = {
-        name: body.name,
-        hostname: body.hostname,
-        platform: body.platform,
-        arch: body.arch,
-        version: body.version,
-        labels,
-        tokenHash: hashToken(agentToken),
-        enrollmentTokenId: token.id,
-        updatedAt: now,
-      };
-      // Re-enrolling a machine keeps its agent (same id, history, inventory): the new token
-      // replaces the old one, the facts and labels are the ones sent now, and a revocation is
-      // lifted, since enrolling took a valid enrollment token.
-      const [agent] = await tx
-        .insert(agents)
-        .values({
-          organizationId: principal.organizationId,
-          machineId: body.machineId,
-          ...facts,
-          createdAt: now,
-        })
-        .onConflictDoUpdate({
-          target: [agents.organizationId, agents.machineId],
-          set: { ...facts, revokedAt: null, revokedReason: null },
-        })
-        .returning({
-          id: agents.id,
-          heartbeatIntervalSeconds: agents.heartbeatIntervalSeconds,
-          created: sql<boolean>`(xmax = 0)`,
-        });
-      if (agent === undefined) throw new Error('the agent was not inserted');
-      // Re-enrolling replaces the token: the old one must stop working everywhere.
-      if (!agent.created) evict = await credentialsChanged(tx, context, agent.id);
-      await recordAudit(
-        tx,
-        { principal, organizationId: principal.organizationId, request },
-        {
-          action: agent.created ? 'agent.enroll' : 'agent.reenroll',
-          targetType: 'agent',
-          targetId: agent.id,
-          details: {
-            name: body.name,
-            hostname: body.hostname,
-            enrollmentTokenId: token.id,
-            labels,
-          },
-        },
-      );
-      return {
-        agentId: agent.id,
-        agentToken,
-        heartbeatIntervalSeconds: agent.heartbeatIntervalSeconds,
-      };
-    });
-    evict?.();
-    return enrolled;
-  });
+  mountRoute(app, context, apiRoutes.enroll, async ({ principal, body, request }) =>
+    enrollAgent(context, principal, body, request),
+  );
 
   // Nearly always no command waits: then the heartbeat joins the others in flight in one UPDATE,
   // as cheap as before commands existed (the pending count is a column of the row it updates).

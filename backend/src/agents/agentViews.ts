@@ -7,11 +7,26 @@ import type {
 } from '@cronfleet/core/api';
 import { sql } from 'drizzle-orm';
 import { agents, jobInstances } from '../db/schema.js';
+import type { UserPrincipal } from '../http/authenticate.js';
 import { agentStatus } from './agentStatus.js';
+
+/**
+ * Machine ids (hashed) are shown to callers who may change agents (the write permission:
+ * operators and admins, with an API token that has the write scope), not to viewers: together
+ * with a host name they are a stable fingerprint of a host that a read-only user has no use for.
+ */
+export interface AgentViewer {
+  seesMachineIds: boolean;
+}
+
+export function agentViewerOf(principal: UserPrincipal): AgentViewer {
+  return { seesMachineIds: principal.permissions.has('write') };
+}
 
 /** The columns the agents list reads (never the token hash). */
 export const agentListColumns = {
   id: agents.id,
+  machineId: agents.machineId,
   name: agents.name,
   hostname: agents.hostname,
   platform: agents.platform,
@@ -32,7 +47,6 @@ export const agentListColumns = {
 /** What `show` reads besides: one query, the job instance count as a subquery. */
 export const agentDetailColumns = {
   ...agentListColumns,
-  machineId: agents.machineId,
   errors: agents.errors,
   enrollmentTokenId: agents.enrollmentTokenId,
   revokedReason: agents.revokedReason,
@@ -44,10 +58,10 @@ type AgentListRow = { [Key in keyof typeof agentListColumns]: (typeof agents.$in
 type AgentDetailRow = AgentListRow &
   Pick<
     typeof agents.$inferSelect,
-    'machineId' | 'errors' | 'enrollmentTokenId' | 'revokedReason' | 'updatedAt'
+    'errors' | 'enrollmentTokenId' | 'revokedReason' | 'updatedAt'
   > & { jobInstanceCount: number | string };
 
-export function toAgent(row: AgentListRow, now: Date): Agent {
+export function toAgent(row: AgentListRow, now: Date, viewer: AgentViewer): Agent {
   return {
     id: row.id,
     name: row.name,
@@ -66,13 +80,13 @@ export function toAgent(row: AgentListRow, now: Date): Agent {
         ? null
         : { url: row.repositoryUrl, branch: row.repositoryBranch ?? '' },
     createdAt: row.createdAt.toISOString(),
+    ...(viewer.seesMachineIds ? { machineId: row.machineId } : {}),
   };
 }
 
-export function toAgentDetail(row: AgentDetailRow, now: Date): AgentDetail {
+export function toAgentDetail(row: AgentDetailRow, now: Date, viewer: AgentViewer): AgentDetail {
   return {
-    ...toAgent(row, now),
-    machineId: row.machineId,
+    ...toAgent(row, now, viewer),
     heartbeatIntervalSeconds: row.heartbeatIntervalSeconds,
     errors: row.errors as ManifestErrorReport[],
     jobInstanceCount: Number(row.jobInstanceCount),

@@ -6,8 +6,9 @@ import {
 import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Express } from 'express';
 import { recordAudit } from '../audit/recordAudit.js';
-import { enrollmentTokens } from '../db/schema.js';
-import { notFound } from '../http/apiError.js';
+import type { Database } from '../db/database.js';
+import { agents, enrollmentTokens } from '../db/schema.js';
+import { conflict, notFound } from '../http/apiError.js';
 import type { AppContext } from '../http/appContext.js';
 import { displayPrefix, generateToken, hashToken } from '../http/credentials.js';
 import { mountRoute } from '../http/mountRoute.js';
@@ -59,7 +60,29 @@ export function toEnrollmentTokenSummary(
     revokedAt: row.revokedAt?.toISOString() ?? null,
     status: enrollmentTokenStatus(row, now),
     createdAt: row.createdAt.toISOString(),
+    replacesAgentId: row.replacesAgentId,
   };
+}
+
+/**
+ * An operator may replace an agent of the organization that is not revoked: 404 for another
+ * organization's (as for one that never existed), 409 for a revoked one (it stays revoked).
+ */
+async function checkReplaceable(
+  tx: Pick<Database, 'select'>,
+  organizationId: string,
+  agentId: string,
+): Promise<void> {
+  const [agent] = await tx
+    .select({ name: agents.name, revokedAt: agents.revokedAt })
+    .from(agents)
+    .where(and(eq(agents.id, agentId), eq(agents.organizationId, organizationId)));
+  if (agent === undefined) throw notFound('agent (replacesAgentId)');
+  if (agent.revokedAt !== null) {
+    throw conflict(
+      `replacesAgentId: agent ${agent.name} was revoked, and a revoked agent stays revoked; create an enrollment token without replacesAgentId to enroll the host as a new agent`,
+    );
+  }
 }
 
 const createdAtMicros = sql<string>`(extract(epoch from ${enrollmentTokens.createdAt}) * 1000000)::bigint::text`;
@@ -80,6 +103,9 @@ export function registerEnrollmentTokenRoutes(app: Express, context: AppContext)
           ? null
           : new Date(now.getTime() + Math.round(body.expiresInHours * 3_600_000));
       return db.transaction(async (tx) => {
+        if (body.replacesAgentId !== undefined) {
+          await checkReplaceable(tx, principal.organizationId, body.replacesAgentId);
+        }
         const [row] = await tx
           .insert(enrollmentTokens)
           .values({
@@ -89,7 +115,9 @@ export function registerEnrollmentTokenRoutes(app: Express, context: AppContext)
             tokenHash: hashToken(token),
             tokenPrefix: displayPrefix(token),
             labels: body.labels,
-            maxUses: body.maxUses ?? null,
+            // A replace is one reinstalled host: one use.
+            maxUses: body.replacesAgentId === undefined ? (body.maxUses ?? null) : 1,
+            replacesAgentId: body.replacesAgentId ?? null,
             expiresAt,
             createdAt: now,
           })
@@ -108,6 +136,7 @@ export function registerEnrollmentTokenRoutes(app: Express, context: AppContext)
               labels: row.labels,
               maxUses: row.maxUses,
               expiresAt: row.expiresAt?.toISOString() ?? null,
+              ...(row.replacesAgentId === null ? {} : { replacesAgentId: row.replacesAgentId }),
             },
           },
         );

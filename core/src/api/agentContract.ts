@@ -362,36 +362,38 @@ export const MAX_ENROLLMENT_TOKEN_HOURS = 24 * 366;
 export const MAX_ENROLLMENT_TOKEN_USES = 100_000;
 
 /** `POST /api/v1/enrollment-tokens`. Without `maxUses` or `expiresInHours` the token has no such limit. */
-export const CreateEnrollmentTokenRequest = z.object({
-  description: z
-    .string()
-    .max(200, 'must be at most 200 characters')
-    .regex(/^[^\p{Cc}]*$/u, 'must be a single line without control characters')
-    .default(''),
-  /** Stamped on every agent enrolled with the token; they win over the agent's own labels. */
-  labels: Labels.default({}),
-  maxUses: z
-    .number()
-    .int('must be a whole number')
-    .min(1, 'must be at least 1')
-    .max(MAX_ENROLLMENT_TOKEN_USES, `must be at most ${MAX_ENROLLMENT_TOKEN_USES}`)
-    .optional(),
-  expiresInHours: z
-    .number()
-    .positive('must be more than 0')
-    .max(MAX_ENROLLMENT_TOKEN_HOURS, `must be at most ${MAX_ENROLLMENT_TOKEN_HOURS} (a year)`)
-    .optional(),
-  /**
-   * An operator's explicit replace: the token enrolls into this agent's identity (its id, history
-   * and inventory; a new agent token; the old one stops working), for a host reinstalled with its
-   * state directory lost. It may be used once (`maxUses` must be 1 or absent), and the agent must
-   * not be revoked.
-   */
-  replacesAgentId: Uuid.optional(),
-}).refine((request) => request.replacesAgentId === undefined || (request.maxUses ?? 1) === 1, {
-  path: ['maxUses'],
-  error: 'a token that replaces an agent is used once: leave maxUses out or set it to 1',
-});
+export const CreateEnrollmentTokenRequest = z
+  .object({
+    description: z
+      .string()
+      .max(200, 'must be at most 200 characters')
+      .regex(/^[^\p{Cc}]*$/u, 'must be a single line without control characters')
+      .default(''),
+    /** Stamped on every agent enrolled with the token; they win over the agent's own labels. */
+    labels: Labels.default({}),
+    maxUses: z
+      .number()
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(MAX_ENROLLMENT_TOKEN_USES, `must be at most ${MAX_ENROLLMENT_TOKEN_USES}`)
+      .optional(),
+    expiresInHours: z
+      .number()
+      .positive('must be more than 0')
+      .max(MAX_ENROLLMENT_TOKEN_HOURS, `must be at most ${MAX_ENROLLMENT_TOKEN_HOURS} (a year)`)
+      .optional(),
+    /**
+     * An operator's explicit replace: the token enrolls into this agent's identity (its id, history
+     * and inventory; a new agent token; the old one stops working), for a host reinstalled with its
+     * state directory lost. It may be used once (`maxUses` must be 1 or absent), and the agent must
+     * not be revoked.
+     */
+    replacesAgentId: Uuid.optional(),
+  })
+  .refine((request) => request.replacesAgentId === undefined || (request.maxUses ?? 1) === 1, {
+    path: ['maxUses'],
+    error: 'a token that replaces an agent is used once: leave maxUses out or set it to 1',
+  });
 export type CreateEnrollmentTokenRequest = z.infer<typeof CreateEnrollmentTokenRequest>;
 
 /** `active` may enroll; the others say why it no longer may. */

@@ -68,6 +68,7 @@ const enrollResponse: EnrollResponse = {
   agentId,
   agentToken: 'cfa_Zm9vYmFyYmF6cXV4cXV1eDEyMzQ1Njc4OTA',
   heartbeatIntervalSeconds: 30,
+  outcome: 'created',
 };
 
 const heartbeatRequest: HeartbeatRequest = {
@@ -218,6 +219,8 @@ const agent: Agent = {
   lastAttemptedRevision: revision,
   repository: heartbeatRequest.repository,
   createdAt: '2024-04-02T09:30:00.000Z',
+  // Operators and admins see it; viewers get the agent without it.
+  machineId: enrollRequest.machineId,
 };
 
 const listAgentsResponse: ListAgentsResponse = { items: [agent], nextCursor: null };
@@ -348,6 +351,7 @@ const enrollmentTokenSummary: EnrollmentTokenSummary = {
   revokedAt: null,
   status: 'active',
   createdAt: '2024-05-01T09:00:00.000Z',
+  replacesAgentId: null,
 };
 
 const createEnrollmentTokenResponse: CreateEnrollmentTokenResponse = {
@@ -369,7 +373,6 @@ const revokedEnrollmentToken: EnrollmentTokenSummary = {
 
 const agentDetail: AgentDetail = {
   ...agent,
-  machineId: enrollRequest.machineId,
   heartbeatIntervalSeconds: 30,
   errors: heartbeatRequest.errors,
   jobInstanceCount: 12,
