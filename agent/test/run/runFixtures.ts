@@ -166,6 +166,8 @@ export interface WrapperArguments {
   reportFile?: string;
   /** Records into the state directory's real spool instead of `state.sinkFile`. */
   spool?: boolean;
+  /** The first attempt's run id (a run-now request's id). */
+  runId?: string;
 }
 
 /** Starts `cronfleet-agent run`'s code path in its own process, recording into `state.sinkFile`. */

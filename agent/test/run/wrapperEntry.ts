@@ -18,6 +18,8 @@ interface EntryArguments {
   reportFile?: string;
   /** Record into the state directory's real spool instead of sinkFile. */
   spool?: boolean;
+  /** The first attempt's run id (a run-now request's id). */
+  runId?: string;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as EntryArguments;
@@ -25,6 +27,7 @@ const outcome = await runAsWrapperProcess({
   stateDir: args.stateDir,
   id: args.id,
   manual: args.manual ?? false,
+  runId: args.runId,
   environment: process.env,
   sink:
     args.spool === true
