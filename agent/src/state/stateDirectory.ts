@@ -124,7 +124,7 @@ function parentProblem(
   const user = userName(uid);
   const prefix = `refusing to use the state directory ${stateDir}: the folder above it ${parent}`;
   if (stats.uid !== 0 && stats.uid !== uid) {
-    return `${prefix} belongs to ${userName(stats.uid)} (${describe(stats)}), who could replace the state directory. Fix: chown root ${parent}, or choose a --state-dir whose every folder belongs to root or to ${user}`;
+    return `${prefix} belongs to ${userName(stats.uid)} (${describe(stats)}), who could replace the state directory. Fix: chown root ${parent}, or choose a --state-dir whose every folder belongs to root${uid === 0 ? '' : ` or to ${user}`}`;
   }
   const sticky = (stats.mode & 0o1000) !== 0;
   if ((stats.mode & 0o022) !== 0 && !sticky) {
