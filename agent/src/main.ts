@@ -42,6 +42,7 @@ const options = {
   token: { type: 'string' },
   'enrollment-token-file': { type: 'string' },
   force: { type: 'boolean' },
+  new: { type: 'boolean' },
   name: { type: 'string' },
   namespace: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -66,6 +67,7 @@ const commands: Record<CommandName, (context: CommandContext, values: Values) =>
         tokenFile: values['enrollment-token-file'],
         name: values.name,
         force: values.force,
+        new: values.new,
       }),
     adopt: async (context, values) =>
       (await import('./commands/adoptCommand.js')).adoptCommand(context, {

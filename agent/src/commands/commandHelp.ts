@@ -184,7 +184,9 @@ const pages: Record<CommandName, CommandHelp> = {
     description: [
       "Exchanges an enrollment token for this agent's own token, stored with mode 0600 in the",
       'state directory, so a later sync finds the backend without --backend. The token may also',
-      'come from CRONFLEET_ENROLLMENT_TOKEN. Exit 0 enrolled, 1 refused or unreachable, 2 usage.',
+      'come from CRONFLEET_ENROLLMENT_TOKEN. Each state directory is its own agent: a second',
+      'agent on this host (another --state-dir) never takes over the first. Exit 0 enrolled, 1',
+      'refused or unreachable, 2 usage.',
     ],
     options: [
       {
@@ -198,7 +200,14 @@ const pages: Record<CommandName, CommandHelp> = {
         text: 'the enrollment token (visible in the process list: prefer the file)',
       },
       { name: 'name', value: 'NAME', text: "the agent's name (default: the host name)" },
-      { name: 'force', text: 'replace an agent token already stored' },
+      {
+        name: 'force',
+        text: 'enroll this state directory again as the same agent (sends the stored token as proof)',
+      },
+      {
+        name: 'new',
+        text: 'enroll this state directory as a new agent, forgetting the stored identity',
+      },
       json('print the enrollment as JSON'),
     ],
     settings: ['backend', 'label', 'state-dir', 'config'],

@@ -10,8 +10,10 @@ export interface EnrollFlags {
   tokenFile?: string | undefined;
   /** `--name NAME`: the agent's display name (default: the host name). */
   name?: string | undefined;
-  /** `--force`: replace an agent token that is already stored. */
+  /** `--force`: enroll again as the same agent, the stored agent token sent as proof. */
   force?: boolean | undefined;
+  /** `--new`: enroll as a new agent although a token is stored. */
+  new?: boolean | undefined;
 }
 
 /** The environment variable that may carry the enrollment token (containers, installers). */
@@ -46,10 +48,11 @@ async function enrollmentToken(context: CommandContext, flags: EnrollFlags): Pro
 
 /**
  * `cronfleet-agent enroll --backend URL (--token TOKEN | --enrollment-token-file FILE) [--name NAME]
- * [--force] [--json]`: exchanges an enrollment token for this agent's token, stored with mode
- * 0600 in the token file, and records the agent id in the state directory. Exit 0 enrolled; 1
- * the backend refused or could not be reached; 2 a usage error (no backend, no or malformed
- * token, already enrolled without --force). Neither token is ever printed or logged.
+ * [--force | --new] [--json]`: exchanges an enrollment token for this agent's token, stored with
+ * mode 0600 in the token file, and records the agent id in the state directory. Exit 0 enrolled;
+ * 1 the backend refused (e.g. the agent was revoked) or could not be reached; 2 a usage error (no
+ * backend, no or malformed token, already enrolled without --force or --new). Neither token is
+ * ever printed or logged.
  */
 export async function enrollCommand(
   context: CommandContext,
@@ -67,6 +70,7 @@ export async function enrollCommand(
       enrollmentToken: source.token,
       name: flags.name,
       force: flags.force,
+      new: flags.new,
     });
   } catch (error) {
     if (error instanceof EnrollmentError) {
@@ -75,18 +79,27 @@ export async function enrollCommand(
     }
     throw error;
   }
-  const reenrolled = result.previousAgentId === result.agentId;
+  const reenrolled = result.outcome !== 'created';
   context.logger.info(
-    { agentId: result.agentId, backend: result.backendUrl, reenrolled },
+    { agentId: result.agentId, backend: result.backendUrl, outcome: result.outcome },
     'enrolled',
   );
   if (context.json) {
     writeJson(context, { ...result, reenrolled });
     return 0;
   }
+  const forgotten =
+    result.previousAgentId !== null && result.previousAgentId !== result.agentId
+      ? ` The previous agent ${result.previousAgentId} stays at the backend (offline) until an operator revokes it.`
+      : '';
+  const what = {
+    created: `Enrolled as a new agent ${result.agentId} (${result.name}) at ${result.backendUrl}.${forgotten}`,
+    reenrolled: `Enrolled again as the same agent ${result.agentId} (${result.name}) at ${result.backendUrl}: its history and inventory are kept, and its previous token no longer works.`,
+    replaced: `Enrolled as agent ${result.agentId} (${result.name}) at ${result.backendUrl}, replacing it as an operator asked: its history and inventory are kept, and its previous token no longer works.${forgotten}`,
+  }[result.outcome];
   context.io.stdout.write(
     [
-      `${reenrolled ? 'Enrolled again' : 'Enrolled'} as agent ${result.agentId} (${result.name}) at ${result.backendUrl}.`,
+      what,
       `Agent token stored in ${result.tokenFile} (mode 0600); machine id from ${result.machineIdSource} (sent hashed).`,
       `Heartbeat every ${result.heartbeatIntervalSeconds} s once the daemon runs: cronfleet-agent sync`,
     ].join('\n') + '\n',

@@ -7,6 +7,7 @@ import {
   createCronfleetClient,
   EnrollmentToken,
   type AgentFacts,
+  type EnrollOutcome,
 } from '@cronfleet/core/api';
 import { agentPlatform } from '../agentRuntime.js';
 import type { AgentConfig } from '../config/agentConfig.js';
@@ -25,6 +26,11 @@ import { hashMachineId, readMachineId, type MachineIdSource } from './machineIde
  * Enrollment: an enrollment token (`cfe_…`, given by an operator) is exchanged once for this
  * agent's own token (`cfa_…`), which authenticates every later call and is stored in the token
  * file. Neither token is ever logged or printed.
+ *
+ * Identity: each state directory is one agent. The machine id tells the backend which host an
+ * agent runs on, never which agent it is, so a second agent on the same host (another state
+ * directory) is a new agent. Re-enrolling the same state directory (`--force`) sends the stored
+ * agent token as proof and keeps the agent; `--new` forgets it and enrolls a new agent.
  */
 
 /** Why enrollment failed: `usage` (fix the command), `refused` (the backend said no), `unreachable`. */
@@ -47,8 +53,10 @@ export interface EnrollAgentOptions {
   enrollmentToken: string;
   /** The agent's display name; default: the host name. */
   name?: string | undefined;
-  /** Replace an agent token that is already stored. */
+  /** Enroll again as the agent whose token is stored, sending that token as proof. */
   force?: boolean | undefined;
+  /** Enroll as a new agent even though a token is stored (the stored identity is forgotten). */
+  new?: boolean | undefined;
   /** Per-call timeout; default 30 s. */
   timeoutMs?: number;
 }
@@ -62,6 +70,18 @@ export interface EnrollmentResult {
   machineIdSource: MachineIdSource;
   /** The agent id this state directory was enrolled as before, if any. */
   previousAgentId: string | null;
+  /** created: a new agent; reenrolled: the same agent, with proof; replaced: an operator's replace. */
+  outcome: EnrollOutcome;
+}
+
+/** Trailing slashes and case of the scheme and host do not make another backend. */
+function sameBackend(a: string, b: string): boolean {
+  try {
+    const strip = (url: string) => new URL(url).href.replace(/\/+$/, '');
+    return strip(a) === strip(b);
+  } catch {
+    return a === b;
+  }
 }
 
 /** The facts enrollment sends; the machine id is hashed first. */
@@ -93,10 +113,10 @@ export async function collectAgentFacts(
 }
 
 /**
- * Enrolls this agent at `config.backendUrl`: checks the token's form, refuses to replace a
- * stored agent token unless `force`, sends the facts, then writes the agent token (atomically,
- * mode 0600) and `enrollment.json`. Re-enrolling the same machine in the same organization keeps
- * its agent id (the backend keys agents by machine id hash); the old token stops working.
+ * Enrolls this agent at `config.backendUrl`: checks the token's form, refuses to touch a stored
+ * agent token unless `force` (re-enroll as the same agent: the stored token goes along as proof,
+ * and the backend keeps the agent's id, history and inventory) or `new` (enroll a new agent),
+ * sends the facts, then writes the agent token (atomically, mode 0600) and `enrollment.json`.
  *
  * @throws EnrollmentError with the kind of failure and a message that says how to fix it.
  */
@@ -116,15 +136,32 @@ export async function enrollAgent(options: EnrollAgentOptions): Promise<Enrollme
       'the enrollment token is not valid: it must be "cfe_" followed by at least 22 URL-safe characters, as shown once when it was created (cronfleet enrollment-token create)',
     );
   }
-  const previous = await readEnrollmentRecord(config.stateDir);
-  const stored = await readAgentToken(tokenFile);
-  if (stored.kind === 'valid' && options.force !== true) {
-    const owner =
-      previous === undefined ? '' : ` (agent ${previous.agentId} at ${previous.backendUrl})`;
+  if (options.force === true && options.new === true) {
     throw new EnrollmentError(
       'usage',
-      `${tokenFile} already holds an agent token${owner}; this agent is enrolled. To enroll again (the same machine keeps its agent id within an organization), add --force`,
+      'give --force (enroll again as the same agent) or --new (enroll as a new agent), not both',
     );
+  }
+  const previous = await readEnrollmentRecord(config.stateDir);
+  const stored = await readAgentToken(tokenFile);
+  const owner =
+    previous === undefined ? '' : ` of agent ${previous.agentId} at ${previous.backendUrl}`;
+  if (stored.kind === 'valid' && options.force !== true && options.new !== true) {
+    throw new EnrollmentError(
+      'usage',
+      `${tokenFile} already holds the agent token${owner}: this state directory is enrolled. To enroll it again as the same agent (keeping its id, history and inventory), add --force: the stored token is sent as proof. To enroll it as a new agent instead, add --new (the old agent stays at the backend until an operator revokes it). A second agent on this host needs its own state directory (--state-dir DIR)`,
+    );
+  }
+  let currentAgentToken: string | undefined;
+  if (stored.kind === 'valid' && options.force === true) {
+    // The token proves the identity to the backend that issued it, and is sent nowhere else.
+    if (previous !== undefined && !sameBackend(previous.backendUrl, backendUrl)) {
+      throw new EnrollmentError(
+        'usage',
+        `the stored agent token${owner} belongs to another backend than ${backendUrl}, so --force cannot re-enroll it there; to enroll at ${backendUrl} as a new agent, give --new instead of --force`,
+      );
+    }
+    currentAgentToken = stored.token;
   }
 
   const store = new AgentStateStore(config.stateDir);
@@ -138,7 +175,10 @@ export async function enrollAgent(options: EnrollAgentOptions): Promise<Enrollme
   });
   let enrolled;
   try {
-    enrolled = await client.enroll(facts);
+    enrolled = await client.enroll({
+      ...facts,
+      ...(currentAgentToken === undefined ? {} : { currentAgentToken }),
+    });
   } catch (error) {
     if (error instanceof CronfleetApiError) {
       const kind: EnrollmentFailure = error.status >= 500 ? 'unreachable' : 'refused';
@@ -171,5 +211,6 @@ export async function enrollAgent(options: EnrollAgentOptions): Promise<Enrollme
     heartbeatIntervalSeconds: enrolled.heartbeatIntervalSeconds,
     machineIdSource,
     previousAgentId: previous?.agentId ?? null,
+    outcome: enrolled.outcome,
   };
 }

@@ -7,9 +7,10 @@ import { writeFileAtomically } from '../state/atomicFile.js';
 
 /**
  * The host's machine id, read where each operating system keeps it, and hashed before it is
- * used. The backend keys an agent by (organization, machine id hash): re-enrolling the same
- * machine in the same organization keeps its agent, history and inventory, while the raw id
- * (which other software uses as a stable host identifier) never leaves the machine.
+ * used. It tells the backend (and its operators) which host an agent runs on; it is not the
+ * agent's identity: several agents (state directories) may share a host, and an agent is
+ * re-enrolled only with its own token as proof (see agentEnrollment.ts). The raw id (which other
+ * software uses as a stable host identifier) never leaves the machine.
  */
 
 const execFileAsync = promisify(execFile);
