@@ -70,8 +70,9 @@ describe('CheckInCommitter (group commit)', () => {
       { accepted: 0, duplicates: 1 },
       { accepted: 2, duplicates: 0 },
     ]);
-    // The first request was written alone; the three queued behind it shared one statement.
-    expect(db.statements()).toBe(2);
+    // The first request was written alone; the three queued behind it shared one statement (each
+    // write also reads which of its run ids other agents hold: one statement more per write).
+    expect(db.statements()).toBe(2 * 2);
     const [row] = await database.rows<{ count: string }>(
       sql`select count(*)::text as count from runs where run_id = ${replayed.runId}::uuid`,
     );
@@ -91,6 +92,28 @@ describe('CheckInCommitter (group commit)', () => {
     await expect(alsoGood).resolves.toEqual({ accepted: 1, duplicates: 0 });
   });
 
+  it("refuses only the request that carries another agent's run id, writing nothing of it", async () => {
+    const committer = new CheckInCommitter(database, () => new Date(), { maxConcurrentWrites: 1 });
+    const shared = start();
+    const own = start();
+    const first = committer.submit({ organizationId, agentId: agentA }, [start()]);
+    // Grouped together: A's start of `shared` comes first, so B's request with it is refused.
+    const ofA = committer.submit({ organizationId, agentId: agentA }, [shared]);
+    const ofB = committer.submit({ organizationId, agentId: agentB }, [own, shared]);
+    const alsoOfB = committer.submit({ organizationId, agentId: agentB }, [start()]);
+    await expect(first).resolves.toEqual({ accepted: 1, duplicates: 0 });
+    await expect(ofA).resolves.toEqual({ accepted: 1, duplicates: 0 });
+    await expect(ofB).rejects.toMatchObject({
+      status: 409,
+      details: [{ path: 'checkIns[1].runId', message: expect.any(String) }],
+    });
+    await expect(alsoOfB).resolves.toEqual({ accepted: 1, duplicates: 0 });
+    const rows = await database.rows<{ run_id: string; agent_id: string }>(
+      sql`select run_id, agent_id from runs where run_id in (${shared.runId}::uuid, ${own.runId}::uuid)`,
+    );
+    expect(rows).toEqual([{ run_id: shared.runId, agent_id: agentA }]);
+  });
+
   it('never puts more than maxWeightPerWrite check-ins in one statement, but always one request', async () => {
     const db = counting(database);
     const committer = new CheckInCommitter(db, () => new Date(), {
@@ -104,7 +127,7 @@ describe('CheckInCommitter (group commit)', () => {
       committer.submit({ organizationId, agentId: agentA }, [start(), start(), start(), start()]),
     ]);
     expect(results.map((result) => result.accepted)).toEqual([1, 2, 2, 4]);
-    // [1], then [2] (2+2 > 3), then [2] (2+4 > 3), then [4] alone.
-    expect(db.statements()).toBe(4);
+    // [1], then [2] (2+2 > 3), then [2] (2+4 > 3), then [4] alone: 4 writes of 2 statements.
+    expect(db.statements()).toBe(4 * 2);
   });
 });

@@ -233,23 +233,94 @@ describe('check-ins', () => {
     expect(await runRows(runId)).toHaveLength(0);
   });
 
-  it("never lets an agent touch another agent's run", async () => {
+  it("refuses (409) a batch with another agent's run id, writes nothing of it, and keeps the run id free in other organizations", async () => {
     const runId = randomUUID();
     await send(agentA.token, [startOf(runId)]);
-    expect((await send(agentB.token, [finishOf(runId, { status: 'failed' })])).body).toEqual({
-      accepted: 1,
-      duplicates: 0,
+    const [ofA] = await runRows(runId);
+    const innocent = randomUUID();
+    const refused = await send(agentB.token, [
+      startOf(innocent),
+      finishOf(innocent),
+      finishOf(runId, { status: 'failed' }),
+    ]);
+    expect(refused.status).toBe(409);
+    expect(refused.body).toEqual({
+      error: {
+        code: 'conflict',
+        message: expect.stringContaining('nothing of this batch was recorded'),
+        details: [
+          {
+            path: 'checkIns[2].runId',
+            message: expect.stringContaining('belongs to a run of another agent'),
+          },
+        ],
+      },
     });
-    const rows = await runRows(runId);
-    const ofA = rows.find((row) => row.agentId === agentA.agentId);
-    const ofB = rows.find((row) => row.agentId === agentB.agentId);
-    expect(ofA).toMatchObject({ status: 'running', finishReceived: false });
-    expect(ofB).toMatchObject({ status: 'failed', startReceived: false });
-    // the run shown for the id is the one recorded first: agent A's, still running
+    // Nothing of that batch was written, and agent A's run is untouched.
+    expect(await runRows(runId)).toEqual([ofA]);
+    expect(await runRows(innocent)).toEqual([]);
     expect((await getRun(viewer, runId)).body).toMatchObject({
       agentId: agentA.agentId,
       status: 'running',
     });
+    // The batch without the refused check-in goes through, as the agent's bisecting sends it.
+    expect((await send(agentB.token, [startOf(innocent), finishOf(innocent)])).body).toEqual({
+      accepted: 2,
+      duplicates: 0,
+    });
+    // A start of another agent's run is refused as well; the owner still finishes it.
+    expect((await send(agentB.token, [startOf(runId)])).status).toBe(409);
+    expect((await send(agentA.token, [finishOf(runId)])).body).toEqual({
+      accepted: 1,
+      duplicates: 0,
+    });
+    expect(await runRows(runId)).toMatchObject([{ agentId: agentA.agentId, status: 'succeeded' }]);
+    // Run ids are unique per organization: another organization's agent may use the same one.
+    const [otherOrganization] = await app.database.rows<{ id: string }>(
+      sql`select id from organizations where name = 'Other'`,
+    );
+    const outsider = await seedAgent(app.database, otherOrganization?.id ?? '');
+    expect((await send(outsider.token, [startOf(runId)])).body).toEqual({
+      accepted: 1,
+      duplicates: 0,
+    });
+  });
+
+  it('refuses the second of two agents sending one new run id at the same moment', async () => {
+    const runId = randomUUID();
+    const [first, second] = await Promise.all([
+      send(agentA.token, [startOf(runId)]),
+      send(agentB.token, [startOf(runId)]),
+    ]);
+    expect([first.status, second.status].sort()).toEqual([200, 409]);
+    const rows = await runRows(runId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.agentId).toBe(first.status === 200 ? agentA.agentId : agentB.agentId);
+  });
+
+  it('stores the reason of a lost or skipped run and returns it', async () => {
+    const lost = randomUUID();
+    const reason = "the wrapper (pid 123) was killed; its command's process group was stopped";
+    await send(agentA.token, [startOf(lost)]);
+    expect(
+      (
+        await send(agentA.token, [
+          finishOf(lost, { status: 'lost', exitCode: null, reason: `${reason}\u0000` }),
+        ])
+      ).body,
+    ).toEqual({ accepted: 1, duplicates: 0 });
+    expect((await getRun(viewer, lost)).body).toMatchObject({
+      status: 'lost',
+      reason: `${reason}\uFFFD`,
+    });
+    const plain = randomUUID();
+    await send(agentA.token, [finishOf(plain)]);
+    expect((await getRun(viewer, plain)).body).toMatchObject({ status: 'succeeded', reason: null });
+    const listed = await fetch(`${app.baseUrl}/api/v1/runs?status=lost`, {
+      headers: { authorization: `Bearer ${viewer}` },
+    });
+    const page = (await listed.json()) as { items: { runId: string; reason: string | null }[] };
+    expect(page.items.find((run) => run.runId === lost)?.reason).toBe(`${reason}\uFFFD`);
   });
 
   it('keeps check-ins of jobs not in the inventory, and output with NUL characters', async () => {

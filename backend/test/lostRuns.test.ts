@@ -102,6 +102,7 @@ describe('lost runs', () => {
       finishedAt: string | null;
       durationMs: number | null;
       exitCode: number | null;
+      reason: string | null;
     };
   }
 
@@ -167,6 +168,14 @@ describe('lost runs', () => {
         exitCode: null,
       });
     }
+    // The reason says which limit passed.
+    expect((await Promise.all(lost.map(runOf))).map((run) => run.reason)).toEqual([
+      'no finish within maxRuntime 1h',
+      'no finish within maxRuntime 2h',
+      "no finish within 24h (the job sets no maxRuntime, or is no longer in its agent's inventory)",
+      "no finish within 24h (the job sets no maxRuntime, or is no longer in its agent's inventory)",
+    ]);
+    for (const runId of stillRunning) expect((await runOf(runId)).reason).toBeNull();
     for (const runId of stillRunning) {
       expect(await runOf(runId)).toMatchObject({ status: 'running', finishedAt: null });
     }

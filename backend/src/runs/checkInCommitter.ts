@@ -1,8 +1,13 @@
 import type { CheckIn, CheckInBatchResponse } from '@cronfleet/core/api';
 import type { DatabaseHandle } from '../db/database.js';
 import { GroupCommit, type GroupCommitOptions } from '../db/groupCommit.js';
+import { ApiError } from '../http/apiError.js';
 import type { AgentPrincipal } from '../http/authenticate.js';
-import { ingestCheckInSubmissions, type CheckInSubmission } from './ingestCheckIns.js';
+import {
+  ingestCheckInSubmissions,
+  type CheckInOutcome,
+  type CheckInSubmission,
+} from './ingestCheckIns.js';
 
 /**
  * Group commit for check-ins (see {@link GroupCommit}). A commit waits for the disk; one commit
@@ -16,7 +21,7 @@ import { ingestCheckInSubmissions, type CheckInSubmission } from './ingestCheckI
  * lower throughput); under light load a check-in is written at once either way.
  */
 export class CheckInCommitter {
-  private readonly group: GroupCommit<CheckInSubmission, CheckInBatchResponse>;
+  private readonly group: GroupCommit<CheckInSubmission, CheckInOutcome>;
 
   constructor(database: DatabaseHandle, now: () => Date, options: GroupCommitOptions = {}) {
     this.group = new GroupCommit(
@@ -30,10 +35,23 @@ export class CheckInCommitter {
     );
   }
 
-  submit(
+  /**
+   * Records one request's check-ins and answers its counts.
+   *
+   * @throws ApiError 409 (`conflict`) when some of its check-ins carry a run id of another agent:
+   * then none of them is recorded, and the details locate each such check-in.
+   */
+  async submit(
     agent: Pick<AgentPrincipal, 'organizationId' | 'agentId'>,
     checkIns: readonly CheckIn[],
   ): Promise<CheckInBatchResponse> {
-    return this.group.submit({ agent, checkIns });
+    const outcome = await this.group.submit({ agent, checkIns });
+    if ('recorded' in outcome) return outcome.recorded;
+    const count = outcome.foreignRunIds.length;
+    throw new ApiError(
+      'conflict',
+      `${count === 1 ? '1 check-in carries a run id' : `${count} check-ins carry run ids`} of another agent of this organization, so nothing of this batch was recorded; send the batch again without ${count === 1 ? 'it' : 'them'} (see details)`,
+      outcome.foreignRunIds,
+    );
   }
 }

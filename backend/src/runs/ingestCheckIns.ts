@@ -3,6 +3,7 @@ import type {
   CheckInBatchResponse,
   CheckInFinish,
   CheckInStart,
+  ValidationIssue,
 } from '@cronfleet/core/api';
 import { sql } from 'drizzle-orm';
 import type { DatabaseHandle } from '../db/database.js';
@@ -25,6 +26,13 @@ export interface CheckInSubmission {
   checkIns: readonly CheckIn[];
 }
 
+/**
+ * What became of one submission: recorded (with its counts), or refused whole because some of its
+ * check-ins carry run ids that belong to another agent of the organization (one issue each).
+ */
+export type CheckInOutcome =
+  { recorded: CheckInBatchResponse } | { foreignRunIds: ValidationIssue[] };
+
 interface Keyed<Row> {
   /** Which submission the row came from. */
   submission: number;
@@ -32,14 +40,74 @@ interface Keyed<Row> {
   row: Row;
 }
 
-const rowKey = (agentId: string, runId: string) => `${agentId}/${runId}`;
+const rowKey = (organizationId: string, runId: string) => `${organizationId}/${runId}`;
+
+const foreignRunId = (index: number, runId: string): ValidationIssue => ({
+  path: `checkIns[${index}].runId`,
+  message: `run id ${runId} belongs to a run of another agent of this organization; a run id is chosen at random for each run, so this check-in was copied from another agent's spool (a cloned host or state directory?): set it aside, and give each agent its own state directory`,
+});
 
 /**
- * Keeps the first of each (agent, runId, kind) over all submissions: a multi-row INSERT … ON
+ * Refuses the submissions that carry a run id of another agent: one that an earlier submission
+ * of this group (of another agent) carries, or one recorded for another agent. A refused
+ * submission writes nothing, so an agent can never change or add to another agent's run.
+ */
+async function findForeignRunIds(
+  database: DatabaseHandle,
+  submissions: readonly CheckInSubmission[],
+): Promise<Map<number, ValidationIssue[]>> {
+  const foreign = new Map<number, ValidationIssue[]>();
+  const refuse = (submission: number, issue: ValidationIssue) => {
+    const issues = foreign.get(submission) ?? [];
+    issues.push(issue);
+    foreign.set(submission, issues);
+  };
+  const ownerInGroup = new Map<string, string>();
+  const keys: { organizationId: string; runId: string }[] = [];
+  submissions.forEach(({ agent, checkIns }, submission) => {
+    checkIns.forEach((checkIn, index) => {
+      const key = rowKey(agent.organizationId, checkIn.runId);
+      const owner = ownerInGroup.get(key);
+      if (owner === undefined) {
+        ownerInGroup.set(key, agent.agentId);
+        keys.push({ organizationId: agent.organizationId, runId: checkIn.runId });
+      } else if (owner !== agent.agentId) {
+        refuse(submission, foreignRunId(index, checkIn.runId));
+      }
+    });
+  });
+  const recorded = await database.preparedRows<{
+    organization_id: string;
+    run_id: string;
+    agent_id: string;
+  }>(sql`
+    select r.organization_id, r.run_id, r.agent_id
+    from jsonb_to_recordset(${JSON.stringify(keys)}::jsonb) as k("organizationId" uuid, "runId" uuid)
+    join runs r on r.organization_id = k."organizationId" and r.run_id = k."runId"`);
+  const ownerRecorded = new Map(
+    recorded.map((row) => [rowKey(row.organization_id, row.run_id), row.agent_id]),
+  );
+  if (ownerRecorded.size === 0) return foreign;
+  submissions.forEach(({ agent, checkIns }, submission) => {
+    checkIns.forEach((checkIn, index) => {
+      const owner = ownerRecorded.get(rowKey(agent.organizationId, checkIn.runId));
+      if (owner !== undefined && owner !== agent.agentId) {
+        refuse(submission, foreignRunId(index, checkIn.runId));
+      }
+    });
+  });
+  return foreign;
+}
+
+/**
+ * Keeps the first of each (run, kind) over the submissions not refused: a multi-row INSERT … ON
  * CONFLICT may touch a row only once. Later repeats, within a batch or across the batches of one
  * group, count as duplicates of the submission that carried them.
  */
-function splitSubmissions(submissions: readonly CheckInSubmission[]): {
+function splitSubmissions(
+  submissions: readonly CheckInSubmission[],
+  refused: ReadonlyMap<number, unknown>,
+): {
   starts: Keyed<CheckInStart>[];
   finishes: Keyed<CheckInFinish>[];
 } {
@@ -48,8 +116,9 @@ function splitSubmissions(submissions: readonly CheckInSubmission[]): {
   const starts: Keyed<CheckInStart>[] = [];
   const finishes: Keyed<CheckInFinish>[] = [];
   submissions.forEach(({ agent, checkIns }, submission) => {
+    if (refused.has(submission)) return;
     for (const checkIn of checkIns) {
-      const key = rowKey(agent.agentId, checkIn.runId);
+      const key = rowKey(agent.organizationId, checkIn.runId);
       const seen = checkIn.kind === 'start' ? seenStarts : seenFinishes;
       if (seen.has(key)) continue;
       seen.add(key);
@@ -66,8 +135,11 @@ function splitSubmissions(submissions: readonly CheckInSubmission[]): {
  * (jsonb_to_recordset), so the statement text never changes and PostgreSQL plans it once per
  * connection. Answers each submission's own counts.
  *
- * - A run row is keyed by (agent, runId), and each row carries its submission's agent and
- *   organization, so an agent only ever touches its own runs.
+ * - A run id is unique in its organization. A submission with a run id of another agent is
+ *   refused whole and writes nothing (the route answers 409); the others of the group are
+ *   recorded. Each row carries its submission's agent and organization, and the upserts touch
+ *   only a row of the same agent, so even a run id that another agent records at the same moment
+ *   (after the check) is never written by the second one (it counts as a duplicate then).
  * - Whichever check-in arrives first creates the row. A finish first derives startedAt from
  *   finishedAt − durationMs; the later start fills trigger and scheduledAt but keeps the status
  *   and startedAt (a run's place in the runs list never moves).
@@ -78,8 +150,9 @@ export async function ingestCheckInSubmissions(
   database: DatabaseHandle,
   submissions: readonly CheckInSubmission[],
   now: Date,
-): Promise<CheckInBatchResponse[]> {
-  const { starts, finishes } = splitSubmissions(submissions);
+): Promise<CheckInOutcome[]> {
+  const refused = await findForeignRunIds(database, submissions);
+  const { starts, finishes } = splitSubmissions(submissions, refused);
   const nowText = now.toISOString();
   const accepted = submissions.map(() => 0);
   const owner = (submission: number) => submissions[submission]?.agent;
@@ -96,7 +169,7 @@ export async function ingestCheckInSubmissions(
       startedAt: utcMilliseconds(start.startedAt),
       revision: start.revision,
     }));
-    const inserted = await database.preparedRows<{ agent_id: string; run_id: string }>(sql`
+    const inserted = await database.preparedRows<{ organization_id: string; run_id: string }>(sql`
       insert into runs as r (run_id, organization_id, agent_id, namespace, name, attempt, trigger,
         status, scheduled_at, started_at, revision, start_received, finish_received, created_at, updated_at)
       select u."runId", u."organizationId", u."agentId", u.namespace, u.name,
@@ -105,13 +178,13 @@ export async function ingestCheckInSubmissions(
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as u("organizationId" uuid,
         "agentId" uuid, "runId" uuid, namespace text, name text, attempt int, trigger text,
         "scheduledAt" timestamptz, "startedAt" timestamptz, revision text)
-      on conflict (agent_id, run_id) do update set
+      on conflict (organization_id, run_id) do update set
         trigger = excluded.trigger,
         scheduled_at = excluded.scheduled_at,
         start_received = true,
         updated_at = excluded.updated_at
-      where r.start_received = false
-      returning r.agent_id, r.run_id`);
+      where r.start_received = false and r.agent_id = excluded.agent_id
+      returning r.organization_id, r.run_id`);
     countAccepted(starts, inserted, accepted);
   }
   if (finishes.length > 0) {
@@ -131,20 +204,23 @@ export async function ingestCheckInSubmissions(
       outputTail: storableText(finish.outputTail),
       outputTruncated: finish.outputTruncated,
       revision: finish.revision,
+      reason:
+        finish.reason === undefined || finish.reason === null ? null : storableText(finish.reason),
     }));
-    const inserted = await database.preparedRows<{ agent_id: string; run_id: string }>(sql`
+    const inserted = await database.preparedRows<{ organization_id: string; run_id: string }>(sql`
       insert into runs as r (run_id, organization_id, agent_id, namespace, name, attempt, status,
         started_at, finished_at, duration_ms, exit_code, signal, output_head, output_tail,
-        output_truncated, revision, start_received, finish_received, created_at, updated_at)
+        output_truncated, revision, reason, start_received, finish_received, created_at, updated_at)
       select u."runId", u."organizationId", u."agentId", u.namespace, u.name,
         u.attempt, u.status::run_status, u."finishedAt" - u."durationMs" * interval '1 millisecond',
         u."finishedAt", u."durationMs", u."exitCode", u.signal, u."outputHead", u."outputTail",
-        u."outputTruncated", u.revision, false, true, ${nowText}::timestamptz, ${nowText}::timestamptz
+        u."outputTruncated", u.revision, u.reason, false, true, ${nowText}::timestamptz,
+        ${nowText}::timestamptz
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as u("organizationId" uuid,
         "agentId" uuid, "runId" uuid, namespace text, name text, attempt int, status text,
         "finishedAt" timestamptz, "durationMs" int, "exitCode" int, signal text, "outputHead" text,
-        "outputTail" text, "outputTruncated" bool, revision text)
-      on conflict (agent_id, run_id) do update set
+        "outputTail" text, "outputTruncated" bool, revision text, reason text)
+      on conflict (organization_id, run_id) do update set
         status = excluded.status,
         finished_at = excluded.finished_at,
         duration_ms = excluded.duration_ms,
@@ -154,24 +230,27 @@ export async function ingestCheckInSubmissions(
         output_tail = excluded.output_tail,
         output_truncated = excluded.output_truncated,
         revision = excluded.revision,
+        reason = excluded.reason,
         finish_received = true,
         updated_at = excluded.updated_at
-      where r.finish_received = false
-      returning r.agent_id, r.run_id`);
+      where r.finish_received = false and r.agent_id = excluded.agent_id
+      returning r.organization_id, r.run_id`);
     countAccepted(finishes, inserted, accepted);
   }
-  return submissions.map((submission, index) => {
+  return submissions.map((submission, index): CheckInOutcome => {
+    const foreignRunIds = refused.get(index);
+    if (foreignRunIds !== undefined) return { foreignRunIds };
     const count = accepted[index] ?? 0;
-    return { accepted: count, duplicates: submission.checkIns.length - count };
+    return { recorded: { accepted: count, duplicates: submission.checkIns.length - count } };
   });
 }
 
 function countAccepted(
   rows: readonly Keyed<unknown>[],
-  inserted: readonly { agent_id: string; run_id: string }[],
+  inserted: readonly { organization_id: string; run_id: string }[],
   accepted: number[],
 ): void {
-  const written = new Set(inserted.map((row) => rowKey(row.agent_id, row.run_id)));
+  const written = new Set(inserted.map((row) => rowKey(row.organization_id, row.run_id)));
   for (const { submission, key } of rows) {
     if (written.has(key)) accepted[submission] = (accepted[submission] ?? 0) + 1;
   }

@@ -34,7 +34,8 @@ const runColumns = sql`
   ${runs.exitCode} as "exitCode",
   ${runs.signal} as "signal",
   ${runs.outputTruncated} as "outputTruncated",
-  ${runs.revision} as "revision"`;
+  ${runs.revision} as "revision",
+  ${runs.reason} as "reason"`;
 
 /** A row of {@link runColumns}: `id` is a bigint, which the drivers hand over as text or number. */
 interface RunRow extends Omit<Run, 'revision' | 'startedAt'> {
@@ -64,6 +65,7 @@ function toRun(row: RunRow): Run {
     signal: row.signal,
     outputTruncated: row.outputTruncated,
     revision: row.revision ?? unknownRevision,
+    reason: row.reason,
   };
 }
 

@@ -13,12 +13,21 @@ export interface LostRunOptions {
   batchSize?: number;
 }
 
+/** A whole number of seconds as the manifest writes durations: `3h`, `90m`, `45s`. */
+function durationText(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
+}
+
 /**
  * Marks one batch of runs `lost` and answers how many: runs still `running` whose job instance's
  * monitoring.maxRuntimeSeconds (else `defaultMaxRuntimeSeconds`) has passed since they started,
  * because their finish will never come (the wrapper was killed, the host died, the spool was
  * lost). finished_at becomes the moment they were declared lost; duration_ms stays null, since
- * how long they really ran is unknown.
+ * how long they really ran is unknown; the reason says which limit passed ("no finish within
+ * maxRuntime 3h"). This is the fallback for agents that went silent: an agent that heartbeats
+ * with its running run ids gets its vanished runs marked lost at once (see markVanishedRuns).
  *
  * finish_received stays false, so a finish that arrives later still wins: the run becomes
  * succeeded or failed with its real end, as if it had never been lost (a start replayed later is
@@ -33,11 +42,19 @@ export async function markLostRunBatch(
   options: LostRunOptions,
 ): Promise<number> {
   const nowText = options.now.toISOString();
+  const defaultReason = `no finish within ${durationText(options.defaultMaxRuntimeSeconds)} (the job sets no maxRuntime, or is no longer in its agent's inventory)`;
   const rows = await database.rows<{ id: number | string }>(sql`
     update runs set status = 'lost', finished_at = ${nowText}::timestamptz,
-      updated_at = ${nowText}::timestamptz
-    where id in (
-      select r.id from runs r
+      updated_at = ${nowText}::timestamptz,
+      reason = overdue.reason
+    from (
+      select r.id, case when j.max_runtime_seconds is null then ${defaultReason}::text
+        else 'no finish within maxRuntime ' || case
+          when j.max_runtime_seconds % 3600 = 0 then (j.max_runtime_seconds / 3600) || 'h'
+          when j.max_runtime_seconds % 60 = 0 then (j.max_runtime_seconds / 60) || 'm'
+          else j.max_runtime_seconds || 's' end
+        end as reason
+      from runs r
       left join job_instances j on j.agent_id = r.agent_id and j.namespace = r.namespace
         and j.name = r.name and j.organization_id = r.organization_id
       where r.status = 'running'
@@ -46,9 +63,9 @@ export async function markLostRunBatch(
       order by r.started_at
       limit ${options.batchSize ?? lostRunBatchSize}
       for update of r skip locked
-    )
-    and status = 'running'
-    returning id`);
+    ) as overdue
+    where runs.id = overdue.id and runs.status = 'running'
+    returning runs.id`);
   return rows.length;
 }
 
