@@ -16,6 +16,7 @@ describe('loadBackendConfig', () => {
       corsOrigins: [],
       lostRunAfterHours: 24,
       commandTtlSeconds: 600,
+      maxCommandsPerHeartbeat: 10,
       workers: true,
     });
     expect(config.frontendDir).toMatch(/frontend[\\/]dist$/);
@@ -28,12 +29,14 @@ describe('loadBackendConfig', () => {
       CRONFLEET_WORKERS: 'false',
       CRONFLEET_LOST_RUN_AFTER_HOURS: '48',
       CRONFLEET_COMMAND_TTL_SECONDS: '120',
+      CRONFLEET_MAX_COMMANDS_PER_HEARTBEAT: '3',
     });
     expect(config.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/cronfleet');
     expect(config.corsOrigins).toEqual(['https://ops.example.com', 'https://b.example.com']);
     expect(config.workers).toBe(false);
     expect(config.lostRunAfterHours).toBe(48);
     expect(config.commandTtlSeconds).toBe(120);
+    expect(config.maxCommandsPerHeartbeat).toBe(3);
   });
 
   it('names the variable and the fix when a value is wrong', () => {
@@ -48,6 +51,9 @@ describe('loadBackendConfig', () => {
     );
     expect(() => loadBackendConfig({ CRONFLEET_COMMAND_TTL_SECONDS: '5' })).toThrow(
       /CRONFLEET_COMMAND_TTL_SECONDS: must be at least 30 seconds/,
+    );
+    expect(() => loadBackendConfig({ CRONFLEET_MAX_COMMANDS_PER_HEARTBEAT: '0' })).toThrow(
+      /CRONFLEET_MAX_COMMANDS_PER_HEARTBEAT: must be at least 1/,
     );
     expect(() => loadBackendConfig({ CRONFLEET_CORS_ORIGINS: 'not a url' })).toThrow(
       /CRONFLEET_CORS_ORIGINS: each origin must be a URL/,

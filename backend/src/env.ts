@@ -84,6 +84,16 @@ export const BackendConfig = z
       .min(30, 'must be at least 30 seconds (agents send a heartbeat every 30 s by default)')
       .max(7 * 24 * 3600, 'must be at most 604800 seconds (a week)')
       .default(600),
+    /**
+     * The most commands one heartbeat hands over; the rest wait for the next heartbeat (oldest
+     * first), so that a burst of run-now requests reaches an agent a few at a time.
+     */
+    maxCommandsPerHeartbeat: z.coerce
+      .number({ message: 'must be a number of commands' })
+      .int('must be a whole number of commands')
+      .min(1, 'must be at least 1')
+      .max(1000, 'must be at most 1000')
+      .default(10),
     /** Let background workers (retention, lost runs) run in this process. */
     workers: booleanText.default(true),
   })
@@ -111,6 +121,7 @@ export const environmentVariables = {
   corsOrigins: 'CRONFLEET_CORS_ORIGINS',
   lostRunAfterHours: 'CRONFLEET_LOST_RUN_AFTER_HOURS',
   commandTtlSeconds: 'CRONFLEET_COMMAND_TTL_SECONDS',
+  maxCommandsPerHeartbeat: 'CRONFLEET_MAX_COMMANDS_PER_HEARTBEAT',
   workers: 'CRONFLEET_WORKERS',
 } as const satisfies Record<keyof z.input<typeof BackendConfig>, string>;
 

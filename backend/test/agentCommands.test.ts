@@ -310,6 +310,39 @@ describe('agent commands', () => {
     expect(await heartbeat(agents.db1)).toEqual([]);
   });
 
+  it('hands over at most 10 commands per heartbeat, oldest first, and keeps the pending count right', async () => {
+    const requestIds: string[] = [];
+    for (let index = 0; index < 12; index += 1) {
+      app.setNow(at(index));
+      const answer = await runJob('production', 'backup', { agentId: agents.db1.agentId });
+      expect(answer.status).toBe(202);
+      requestIds.push(...(answer.body.requests as AgentCommandReceipt[]).map((r) => r.requestId));
+    }
+    app.setNow(at(20));
+    const idsOf = (commands: AgentCommand[]) =>
+      commands.map((command) => (command.type === 'run' ? command.requestId : 'reconcile'));
+    expect(idsOf(await heartbeat(agents.db1))).toEqual(requestIds.slice(0, 10));
+    expect(await pendingCounts()).toMatchObject({ [agents.db1.agentId]: 2 });
+    await reconcile(agents.db1.agentId);
+    expect(await pendingCounts()).toMatchObject({ [agents.db1.agentId]: 3 });
+    expect(idsOf(await heartbeat(agents.db1))).toEqual([...requestIds.slice(10), 'reconcile']);
+    expect(await pendingCounts()).toMatchObject({ [agents.db1.agentId]: 0 });
+    expect(await heartbeat(agents.db1)).toEqual([]);
+  });
+
+  it('keeps the commands queued for a heartbeat that says it does not accept commands', async () => {
+    await reconcile(agents.db1.agentId);
+    const once = { ...apiExamples.heartbeatRequest, acceptsCommands: false, version: '9.9.8' };
+    expect(await heartbeat(agents.db1, once)).toEqual([]);
+    // The report was recorded; the command waits, counted.
+    const [row] = await app.database.rows<{ version: string; pending: number }>(
+      sql`select version, pending_command_count as pending from agents where id = ${agents.db1.agentId}`,
+    );
+    expect(row).toEqual({ version: '9.9.8', pending: 1 });
+    expect(await heartbeat(agents.db1)).toEqual([{ type: 'reconcile' }]);
+    expect(await pendingCounts()).toMatchObject({ [agents.db1.agentId]: 0 });
+  });
+
   it('hands each command over exactly once while requests and heartbeats race', async () => {
     const requests = Array.from({ length: 12 }, (_unused, index) =>
       index % 2 === 0
@@ -320,8 +353,9 @@ describe('agent commands', () => {
       heartbeat(index % 2 === 0 ? agents.db1 : agents.db2),
     );
     const [answers, delivered] = await Promise.all([Promise.all(requests), Promise.all(beats)]);
-    // Whatever was queued after the racing heartbeats comes with the next one.
+    // Whatever was queued after the racing heartbeats comes with the next ones (at most 10 each).
     const last = await Promise.all([heartbeat(agents.db1), heartbeat(agents.db2)]);
+    last.push(await heartbeat(agents.db1));
     const queued = answers.flatMap((answer) => {
       expect(answer.status).toBe(202);
       return (answer.body.requests as AgentCommandReceipt[]).map((request) => request.requestId);

@@ -226,26 +226,33 @@ async function noHolder(
 }
 
 /**
- * The agent's commands that are waiting and not expired, marked delivered, oldest first. Call it
- * in the heartbeat's transaction, after the UPDATE that locked the agent's row and reset its
- * pending count: if that transaction does not commit, the commands stay queued.
+ * Hands over the agent's oldest `limit` commands that are waiting and not expired (marked
+ * delivered, oldest first), and answers them with how many still wait. Call it in the
+ * heartbeat's transaction, with the agent's row locked, and store `waiting` as the agent's
+ * pending_command_count: if that transaction does not commit, the commands stay queued.
  */
 export async function takePendingCommands(
   tx: Database,
   agent: { organizationId: string; agentId: string },
   now: Date,
-): Promise<AgentCommand[]> {
+  limit: number,
+): Promise<{ commands: AgentCommand[]; waiting: number }> {
+  const pending = and(
+    eq(agentCommands.agentId, agent.agentId),
+    eq(agentCommands.organizationId, agent.organizationId),
+    isNull(agentCommands.deliveredAt),
+    gt(agentCommands.expiresAt, now),
+  );
+  const oldest = tx
+    .select({ id: agentCommands.id })
+    .from(agentCommands)
+    .where(pending)
+    .orderBy(asc(agentCommands.createdAt), asc(agentCommands.id))
+    .limit(limit);
   const taken = await tx
     .update(agentCommands)
     .set({ deliveredAt: now })
-    .where(
-      and(
-        eq(agentCommands.agentId, agent.agentId),
-        eq(agentCommands.organizationId, agent.organizationId),
-        isNull(agentCommands.deliveredAt),
-        gt(agentCommands.expiresAt, now),
-      ),
-    )
+    .where(and(pending, inArray(agentCommands.id, oldest)))
     .returning({
       id: agentCommands.id,
       type: agentCommands.type,
@@ -253,11 +260,15 @@ export async function takePendingCommands(
       name: agentCommands.name,
       createdAt: agentCommands.createdAt,
     });
+  const [left] = await tx
+    .select({ waiting: sql<number>`count(*)::int` })
+    .from(agentCommands)
+    .where(pending);
   taken.sort(
     (left, right) =>
       left.createdAt.getTime() - right.createdAt.getTime() || left.id.localeCompare(right.id),
   );
-  return taken.map((command): AgentCommand => {
+  const commands = taken.map((command): AgentCommand => {
     if (command.type === 'reconcile') return { type: 'reconcile' };
     if (command.namespace === null || command.name === null) {
       throw new Error(`run command ${command.id} has no job`);
@@ -269,4 +280,5 @@ export async function takePendingCommands(
       requestId: command.id,
     };
   });
+  return { commands, waiting: left?.waiting ?? 0 };
 }

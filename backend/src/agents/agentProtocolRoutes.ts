@@ -3,13 +3,9 @@ import { and, eq, isNull } from 'drizzle-orm';
 import type { Express } from 'express';
 import { agents, jobInstances } from '../db/schema.js';
 import { GroupCommit } from '../db/groupCommit.js';
-import { takePendingCommands } from './agentCommandQueue.js';
 import { enrollAgent } from './agentEnrollment.js';
-import {
-  heartbeatColumns,
-  recordQuietHeartbeats,
-  type HeartbeatReport,
-} from './heartbeatWriter.js';
+import { recordHeartbeatWithWork } from './heartbeatHandover.js';
+import { recordQuietHeartbeats, type HeartbeatReport } from './heartbeatWriter.js';
 import type { ApiError } from '../http/apiError.js';
 import { agentRevoked, type AgentPrincipal } from '../http/authenticate.js';
 import type { Database } from '../db/database.js';
@@ -57,26 +53,14 @@ export function registerAgentProtocolRoutes(app: Express, context: AppContext): 
   mountLeanRoute(app, context, apiRoutes.heartbeat, async ({ principal, body }) => {
     const interval = await quietHeartbeats.submit({ agent: principal, request: body });
     if (interval !== null) return { heartbeatIntervalSeconds: interval, commands: [] };
-    const now = context.now();
-    const report = { ...heartbeatColumns(body), lastHeartbeatAt: now };
-    // Commands wait (or the agent was revoked meanwhile). The report and the hand-over commit
-    // together, durably: a heartbeat that fails leaves the commands queued for the next one, and
-    // one that commits hands them over exactly once.
-    return db.transaction(async (tx) => {
-      const [row] = await tx
-        .update(agents)
-        .set({ ...report, pendingCommandCount: 0 })
-        .where(
-          and(
-            eq(agents.id, principal.agentId),
-            eq(agents.organizationId, principal.organizationId),
-            isNull(agents.revokedAt),
-          ),
-        )
-        .returning({ heartbeatIntervalSeconds: agents.heartbeatIntervalSeconds });
-      if (row === undefined) throw await revokedMeanwhile(tx, principal);
-      const commands = await takePendingCommands(tx, principal, now);
-      return { heartbeatIntervalSeconds: row.heartbeatIntervalSeconds, commands };
+    // Commands wait, a run the agent no longer reports is to be marked lost, or the agent was
+    // revoked meanwhile: the report, the runs and the hand-over commit together, durably.
+    return recordHeartbeatWithWork(db, {
+      agent: principal,
+      request: body,
+      now: context.now(),
+      maxCommands: context.config.maxCommandsPerHeartbeat,
+      revoked: (tx) => revokedMeanwhile(tx, principal),
     });
   });
 

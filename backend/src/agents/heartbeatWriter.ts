@@ -1,5 +1,5 @@
 import type { HeartbeatRequest } from '@cronfleet/core/api';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { DatabaseHandle } from '../db/database.js';
 import type { AgentPrincipal } from '../http/authenticate.js';
 
@@ -24,10 +24,30 @@ export function heartbeatColumns(request: HeartbeatRequest) {
 }
 
 /**
- * Records the heartbeats of agents that have nothing waiting (no queued command, not revoked)
- * with one UPDATE for all of them, and answers each one's heartbeat interval, or null for an
- * agent this statement did not update: it has commands waiting or was revoked, and its heartbeat
- * takes the transactional path.
+ * Whether a running run `r` is old enough to be judged by a heartbeat that does not list it:
+ * recorded no later than the agent's previous heartbeat arrived (`previousHeartbeatAt`), and
+ * more than one heartbeat interval ago.
+ *
+ * Why both: an agent sends its heartbeats one after the other, so a heartbeat that arrives after
+ * another one that arrived after the run's first check-in was built after that check-in was sent,
+ * when the agent knew the run; a heartbeat built before the run began and delivered late (a slow
+ * network, a retry) never judges it. The interval is a margin for a heartbeat that overtook
+ * another in flight, and for the clocks of several replicas. A run killed at once is still judged
+ * within two heartbeat intervals of its start, one killed later by the next heartbeat.
+ */
+export function vanishedRunCondition(previousHeartbeatAt: SQL, now: Date, intervalSeconds: SQL) {
+  return sql`r.created_at <= ${previousHeartbeatAt}
+    and r.created_at < ${now.toISOString()}::timestamptz - (${intervalSeconds})::int * interval '1 second'`;
+}
+
+/**
+ * Records the heartbeats of agents that have nothing waiting with one UPDATE for all of them, and
+ * answers each one's heartbeat interval, or null for an agent this statement did not update: its
+ * heartbeat takes the transactional path. Nothing waits when the agent is not revoked, has no
+ * queued command (or said it takes none now: `acceptsCommands: false`), and has no running run
+ * that its heartbeat's `runningRunIds` no longer lists (see vanishedRunCondition). That last
+ * check reads the partial index runs_agent_running_idx: for an agent with no running run it is
+ * one probe of an empty range.
  *
  * - The rows travel as one JSON parameter (jsonb_to_recordset), so the statement text never
  *   changes and it is prepared once per connection. The agent ids also travel as an array, for
@@ -49,6 +69,9 @@ export async function recordQuietHeartbeats(
     agentId: agent.agentId,
     organizationId: agent.organizationId,
     ...heartbeatColumns(request),
+    // Absent (an agent that does not track its runs) travels as null: nothing is judged.
+    runningRunIds: request.runningRunIds,
+    acceptsCommands: request.acceptsCommands ?? true,
   }));
   const agentIds = `{${rows.map((row) => row.agentId).join(',')}}`;
   const updated = await database.preparedRows<{
@@ -66,12 +89,18 @@ export async function recordQuietHeartbeats(
       last_heartbeat_at = ${now.toISOString()}::timestamptz
     from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as u("agentId" uuid,
       "organizationId" uuid, conditions jsonb, errors jsonb, "lastAppliedRevision" text,
-      "lastAttemptedRevision" text, "repositoryUrl" text, "repositoryBranch" text, version text)
+      "lastAttemptedRevision" text, "repositoryUrl" text, "repositoryBranch" text, version text,
+      "runningRunIds" uuid[], "acceptsCommands" boolean)
     where a.id = any(${agentIds}::uuid[])
       and a.id = u."agentId"
       and a.organization_id = u."organizationId"
       and a.revoked_at is null
-      and a.pending_command_count = 0
+      and (a.pending_command_count = 0 or not u."acceptsCommands")
+      and (u."runningRunIds" is null or not exists (
+        select 1 from runs r
+        where r.agent_id = a.id and r.status = 'running'
+          and ${vanishedRunCondition(sql`a.last_heartbeat_at`, now, sql`a.heartbeat_interval_seconds`)}
+          and r.run_id <> all(u."runningRunIds")))
       and set_config('synchronous_commit', 'off', true) = 'off'
     returning a.id, a.heartbeat_interval_seconds`);
   const intervals = new Map(updated.map((row) => [row.id, row.heartbeat_interval_seconds]));
