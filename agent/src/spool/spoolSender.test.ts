@@ -15,10 +15,14 @@ import {
 
 const route = { name: 'sendCheckIns', method: 'POST', path: '/api/v1/check-ins' };
 
-function apiError(status: number, retryAfterMs: number | null = null): CronfleetApiError {
+function apiError(
+  status: number,
+  retryAfterMs: number | null = null,
+  code = `http_${status}`,
+): CronfleetApiError {
   return new CronfleetApiError(route, {
     status,
-    code: `http_${status}`,
+    code,
     serverMessage: 'test',
     details: undefined,
     retryAfterMs,
@@ -35,6 +39,11 @@ describe('classifySendFailure', () => {
       { path: 'checkIns.0.attempt', message: 'attempt counts from 1' },
     ]);
     expect(classifySendFailure(invalid)).toEqual({ kind: 'rejected', tooLarge: false });
+    // The backend's 409: a check-in carries another agent's run id, and nothing was recorded.
+    expect(classifySendFailure(apiError(409, null, 'conflict'))).toEqual({
+      kind: 'rejected',
+      tooLarge: false,
+    });
   });
 
   it('stops on a refused or missing token', () => {
@@ -55,7 +64,7 @@ describe('classifySendFailure', () => {
       kind: 'unavailable',
       retryAfterMs: 1000,
     });
-    // A wrong base URL (404) or a conflict must never set check-ins aside.
+    // A wrong base URL (404) or a 409 that is not the backend's must never set check-ins aside.
     expect(classifySendFailure(apiError(404))).toEqual({ kind: 'unavailable', retryAfterMs: null });
     expect(classifySendFailure(apiError(409))).toEqual({ kind: 'unavailable', retryAfterMs: null });
     const refused = new CronfleetNetworkError(route, {

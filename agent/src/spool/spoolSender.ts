@@ -35,8 +35,11 @@ export type SendFailure =
 
 /**
  * Sorts a failed `sendCheckIns` into what the sender does next. Only answers that are about the
- * batch's content set check-ins aside; any other 4xx (404 from a wrong base URL, 409…) is treated
- * as the backend being unavailable, so that a misconfiguration never empties the spool.
+ * batch's content set check-ins aside: 400, 422, 413, and the backend's own 409 `conflict` (a
+ * check-in carries a run id of another agent; the backend records nothing of that batch, so
+ * bisecting sets aside only that check-in). Any other 4xx (404 from a wrong base URL, a 409 that
+ * is not the backend's…) is treated as the backend being unavailable, so that a misconfiguration
+ * never empties the spool.
  */
 export function classifySendFailure(error: unknown): SendFailure {
   if (error instanceof CronfleetRequestValidationError) {
@@ -48,6 +51,9 @@ export function classifySendFailure(error: unknown): SendFailure {
     if (error.status === 401 || error.status === 403) return { kind: 'unauthorized' };
     if (error.status === 413) return { kind: 'rejected', tooLarge: true };
     if (error.status === 400 || error.status === 422) return { kind: 'rejected', tooLarge: false };
+    if (error.status === 409 && error.code === 'conflict') {
+      return { kind: 'rejected', tooLarge: false };
+    }
     return { kind: 'unavailable', retryAfterMs: error.retryAfterMs };
   }
   return { kind: 'unavailable', retryAfterMs: null };
