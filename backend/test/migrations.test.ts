@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,6 +20,7 @@ import {
   testDatabaseUrl,
   type TestDatabase,
 } from './testDatabase.js';
+import { seedAgent, seedOrganization } from './seed.js';
 
 const backendDir = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
@@ -79,6 +81,34 @@ describe('migrations', () => {
     );
     expect(await publicTables(database)).toEqual(['runs']);
     expect(await migrationsAreCurrent(database)).toBe(false);
+  });
+
+  it('0004 keeps every run when two agents of an organization shared a run id: the later rows get a new one', async () => {
+    database = await createTestDatabase();
+    // Back to the runs table as 0003 left it, with the rows that it allowed.
+    await database.db.execute(sql`drop index runs_org_run_key`);
+    await database.db.execute(sql`drop index runs_agent_running_idx`);
+    await database.db.execute(sql`alter table runs drop column reason`);
+    const organizationId = await seedOrganization(database);
+    const first = await seedAgent(database, organizationId);
+    const second = await seedAgent(database, organizationId);
+    const shared = randomUUID();
+    for (const agent of [first, second]) {
+      await database.db.execute(sql`
+        insert into runs (run_id, organization_id, agent_id, namespace, name, status, started_at)
+        values (${shared}, ${organizationId}, ${agent.agentId}, 'ops', 'backup', 'running', now())`);
+    }
+    const statements = (
+      await readFile(path.join(migrationsFolder, '0004_run_reason_and_org_run_ids.sql'), 'utf8')
+    ).split('--> statement-breakpoint');
+    for (const statement of statements) await database.db.execute(sql.raw(statement));
+    const rows = await database.rows<{ run_id: string; agent_id: string }>(
+      sql`select run_id, agent_id from runs order by id`,
+    );
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toEqual({ run_id: shared, agent_id: first.agentId });
+    expect(rows[1]?.agent_id).toBe(second.agentId);
+    expect(rows[1]?.run_id).not.toBe(shared);
   });
 
   it('are current: generating from the schema again produces no new migration', async () => {
