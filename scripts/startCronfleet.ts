@@ -6,9 +6,17 @@
  *    its admin (the password is printed once and kept, mode 0600, in .cronfleet/demo/admin.json);
  *    makes a Git repository of manifests-example in .cronfleet/demo/repository (a new commit when
  *    the examples changed); enrolls an agent with an enrollment token; and runs it with the
- *    embedded scheduler and the label cronfleet.dev/demo=true, so the demo/ jobs run every minute
- *    and their runs appear in the API and the dashboard within two minutes.
+ *    embedded scheduler and the label cronfleet.dev/demo=true on the repository's demo/ folder
+ *    only (`--path demo`: no other example, such as platform/app-log-rotation which targets every
+ *    Linux server, ever runs on a newcomer's machine), so the demo/ jobs run every minute and
+ *    their runs appear in the API and the dashboard within two minutes.
  * 3. Ctrl-C (SIGINT) or SIGTERM stops both.
+ *
+ * `npm start -- --reset-demo` (or CRONFLEET_DEMO_RESET=true) starts the demo agent over: the old
+ * demo agent is revoked at the backend (its history stays), its state directory and the demo
+ * repository are wiped, and a new demo agent is enrolled. The Demo organization and its admin
+ * are kept. Other agents, enrolled by hand on the same host, are never touched: each state
+ * directory is its own agent.
  *
  * An installation that already has users but no demo admin (someone bootstrapped it by hand) gets
  * no demo agent: the script says how to enroll one instead.
@@ -29,6 +37,10 @@ const demoDir = path.resolve(process.env.CRONFLEET_DEMO_DIR ?? path.join('.cronf
 const demoEnabled = !['false', '0', 'no'].includes(
   (process.env.CRONFLEET_DEMO ?? '').toLowerCase(),
 );
+const demoReset =
+  process.argv.slice(2).includes('--reset-demo') ||
+  ['true', '1', 'yes'].includes((process.env.CRONFLEET_DEMO_RESET ?? '').toLowerCase());
+const unknownArguments = process.argv.slice(2).filter((argument) => argument !== '--reset-demo');
 
 const children = new Set<ChildProcess>();
 
@@ -186,6 +198,50 @@ async function demoRepository(): Promise<string> {
   return repository;
 }
 
+/**
+ * Starts the demo over: revokes the demo agent at the backend (as the demo admin, best effort: a
+ * backend that lost its data has nothing to revoke) and wipes its state directory and the demo
+ * repository, so that startDemoAgent enrolls a new one.
+ */
+async function resetDemo(url: string): Promise<void> {
+  const stateDir = path.join(demoDir, 'agent');
+  const adminFile = path.join(demoDir, 'admin.json');
+  let agentId: string | undefined;
+  try {
+    agentId = (
+      JSON.parse(await readFile(path.join(stateDir, 'enrollment.json'), 'utf8')) as {
+        agentId?: string;
+      }
+    ).agentId;
+  } catch {
+    agentId = undefined;
+  }
+  if (agentId !== undefined && existsSync(adminFile)) {
+    const admin = JSON.parse(await readFile(adminFile, 'utf8')) as DemoAdmin;
+    const login = await api(`${url}/api/v1/auth/login`, 'POST', admin);
+    if (login.status === 200 && login.cookie !== undefined) {
+      const revoked = await api(
+        `${url}/api/v1/agents/${agentId}/revoke`,
+        'POST',
+        { reason: 'demo reset (npm start -- --reset-demo)' },
+        login.cookie,
+      );
+      say(
+        revoked.status === 200
+          ? `Demo reset: revoked the demo agent ${agentId}; its runs stay in the history.`
+          : `Demo reset: the demo agent ${agentId} could not be revoked (${revoked.status}); going on.`,
+      );
+    } else {
+      // The backend's data was wiped or the admin changed: a new bootstrap may be needed.
+      await rm(adminFile, { force: true });
+      say(`Demo reset: cannot sign in as ${admin.email} (${login.status}); forgot that admin.`);
+    }
+  }
+  await rm(stateDir, { recursive: true, force: true });
+  await rm(path.join(demoDir, 'repository'), { recursive: true, force: true });
+  say(`Demo reset: wiped ${stateDir} and the demo repository; enrolling a new demo agent.`);
+}
+
 async function startDemoAgent(url: string): Promise<void> {
   const stateDir = path.join(demoDir, 'agent');
   const agentArgs = ['--state-dir', stateDir, '--backend', url];
@@ -222,6 +278,9 @@ async function startDemoAgent(url: string): Promise<void> {
       pathToFileURL(repository).href,
       '--scheduler',
       'embedded',
+      // Only the demo/ folder: the other examples target real servers (every Linux host, …).
+      '--path',
+      'demo',
       '--label',
       'cronfleet.dev/demo=true',
       '--log-level',
@@ -229,7 +288,9 @@ async function startDemoAgent(url: string): Promise<void> {
     ],
     'agent | ',
   );
-  say(`Demo: agent running on ${repository} (embedded scheduler, label cronfleet.dev/demo=true)`);
+  say(
+    `Demo: agent running on ${repository}, folder demo/ only (embedded scheduler, label cronfleet.dev/demo=true); start it over with: npm start -- --reset-demo`,
+  );
   const admin = existsSync(path.join(demoDir, 'admin.json'))
     ? (JSON.parse(await readFile(path.join(demoDir, 'admin.json'), 'utf8')) as DemoAdmin)
     : undefined;
@@ -245,6 +306,13 @@ function stopAll(signal: NodeJS.Signals): void {
 }
 
 async function main(): Promise<void> {
+  if (unknownArguments.length > 0) {
+    process.stderr.write(
+      `npm start: unknown argument ${unknownArguments.join(' ')}; the only one is --reset-demo (start the demo agent over)\n`,
+    );
+    process.exitCode = 2;
+    return;
+  }
   process.once('SIGINT', () => stopAll('SIGTERM'));
   process.once('SIGTERM', () => stopAll('SIGTERM'));
   const { child, url } = await startBackend();
@@ -254,6 +322,7 @@ async function main(): Promise<void> {
   });
   if (demoEnabled) {
     try {
+      if (demoReset) await resetDemo(url);
       await startDemoAgent(url);
     } catch (error) {
       say(`Demo: not started: ${(error as Error).message}`);
