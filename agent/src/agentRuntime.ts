@@ -48,9 +48,20 @@ export interface RuntimeOptions {
   embeddedTimingOf?: (job: ScheduledJob) => { schedule: string; timezone: string } | undefined;
 }
 
-/** The argv cron runs for a job: absolute node and agent paths, so cron's PATH never matters. */
+/**
+ * The argv cron runs for a job: absolute node and agent paths, so cron's PATH never matters, and
+ * the revision of the job's run spec, so the wrapper reads that one file and not the inventory.
+ */
 export function runCommandFor(stateDir: string): (job: ScheduledJob) => readonly string[] {
-  return (job) => [process.execPath, agentMainScript, 'run', '--state-dir', stateDir, job.id];
+  return (job) => [
+    process.execPath,
+    agentMainScript,
+    'run',
+    '--state-dir',
+    stateDir,
+    ...(job.revision === undefined ? [] : ['--revision', job.revision]),
+    job.id,
+  ];
 }
 
 export async function createAgentRuntime(

@@ -128,17 +128,31 @@ describe('cronfleet-agent sync --once, plan, status, uninstall', () => {
     const backupFile = path.join(agent.cronDir, files[0]!);
     const backupText = await readFile(backupFile, 'utf8');
     expect(backupText).toContain(
-      `0 2 * * * root ${process.execPath} ${agentBin} run --state-dir ${agent.stateDir} production/backup\n`,
+      `0 2 * * * root ${process.execPath} ${agentBin} run --state-dir ${agent.stateDir} --revision ${first} production/backup\n`,
     );
     const specs = await readdir(path.join(agent.stateDir, 'specs', 'production', 'backup'));
     expect(specs).toEqual([`${first}.json`]);
 
-    // Nothing changed: nothing is written.
+    // Nothing changed: nothing is written, in the state directory or in cron.d.
     const before = await stat(backupFile);
+    const modified = async () => {
+      const times: string[] = [];
+      for (const folder of [agent.stateDir, agent.cronDir]) {
+        const entries = await readdir(folder, { recursive: true, withFileTypes: true });
+        for (const entry of entries) {
+          if (!entry.isFile() || entry.parentPath.includes(`${path.sep}repository`)) continue;
+          const file = path.join(entry.parentPath, entry.name);
+          times.push(`${file} ${(await stat(file)).mtimeMs}`);
+        }
+      }
+      return times.sort();
+    };
+    const stateBefore = await modified();
     const again = await agent.run('sync', '--once');
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/0 to add, 0 to change, 0 to remove, 2 unchanged/);
+    expect(again.stdout).toBe(`Up to date at ${first.slice(0, 12)}.\n`);
     expect((await stat(backupFile)).mtimeMs).toBe(before.mtimeMs);
+    expect(await modified()).toEqual(stateBefore);
     expect((await agent.json('plan')).code).toBe(0);
 
     // A change of schedule and a removal.

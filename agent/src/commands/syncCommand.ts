@@ -130,7 +130,11 @@ export const syncCommand: Command = async (context) => {
     return done;
   };
   const startRun = (job: ScheduledJob, scheduledAt: Date): Promise<void> =>
-    startWrapper(job.id, ['--scheduled-at', scheduledAt.toISOString()]);
+    startWrapper(job.id, [
+      '--scheduled-at',
+      scheduledAt.toISOString(),
+      ...(job.revision === undefined ? [] : ['--revision', job.revision]),
+    ]);
   const runtime = await createAgentRuntime(context.config, {
     logger: context.logger,
     environment: context.io.environment,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseDuration } from '@cronfleet/core/manifest';
+import { parseDuration } from '@cronfleet/core/duration';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { schedulerNames } from '../scheduler/schedulerRegistry.js';
@@ -12,7 +12,6 @@ import { schedulerNames } from '../scheduler/schedulerRegistry.js';
  * environment, which wins over the file); they are parsed once, at start, by
  * {@link loadAgentConfig}. Nothing else in the agent reads `process.env`.
  */
-
 
 const labelKey = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$/;
 const labelValue = /^[A-Za-z0-9._:/@+-]{0,63}$/;

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { JobName, Namespace } from '@cronfleet/core/api';
+import { JobName, Namespace } from '@cronfleet/core/contract';
 import {
   manifestApiVersion,
   manifestKind,

@@ -1,9 +1,13 @@
 import type { LoadedJob, ManifestError } from '@cronfleet/core/manifest';
 import { formatManifestError } from '@cronfleet/core/manifest';
 import { targetVerdict, type AgentIdentity } from '../jobTargeting.js';
-import { translateSchedule } from '../schedule/nativeSchedule.js';
-import type { SchedulerBackend, ScheduledJob } from '../scheduler/schedulerBackend.js';
-import type { InventoryEntry } from '../state/agentStateStore.js';
+import { TRANSLATION_REUSE_DAYS, translateSchedule } from '../schedule/nativeSchedule.js';
+import type {
+  NativeSchedule,
+  SchedulerBackend,
+  ScheduledJob,
+} from '../scheduler/schedulerBackend.js';
+import type { InventoryEntry, TranslationRecord } from '../state/agentStateStore.js';
 import { buildRunSpec, commandDigest, runSpecDigest } from '../state/runSpec.js';
 import type { DesiredJob } from './planReconcile.js';
 
@@ -99,6 +103,19 @@ function backendProblem(
   return null;
 }
 
+const dayMs = 24 * 60 * 60 * 1000;
+/** The IANA database the offsets come from: a new one (a rule change) translates again. */
+const tzdataVersion = process.versions.tz ?? 'unknown';
+
+function sameInputs(recorded: TranslationRecord, inputs: Omit<TranslationRecord, 'from'>): boolean {
+  return (
+    recorded.schedule === inputs.schedule &&
+    recorded.timezone === inputs.timezone &&
+    recorded.nativeZone === inputs.nativeZone &&
+    recorded.tzdata === inputs.tzdata
+  );
+}
+
 export function desiredJobs(input: DesiredJobsInput): DesiredJobsResult {
   const { capabilities } = input;
   const desired: DesiredJob[] = [];
@@ -119,11 +136,32 @@ export function desiredJobs(input: DesiredJobsInput): DesiredJobsResult {
       continue;
     }
     const timezone = job.manifest.spec.timezone ?? capabilities.defaultZone;
-    let native;
+    const installed = input.inventory[job.id];
+    let native: NativeSchedule;
+    let translation: TranslationRecord;
     try {
-      native = translateSchedule(job.manifest.spec.schedule, timezone, capabilities.nativeZone, {
-        from: input.now,
-      });
+      const inputs = {
+        schedule: job.manifest.spec.schedule,
+        timezone,
+        nativeZone: capabilities.nativeZone,
+        tzdata: tzdataVersion,
+      };
+      // The translation of an installed job whose inputs did not change is reused while young:
+      // a superset is verified over 400 days, so it holds for this one and more.
+      if (
+        installed?.translation !== undefined &&
+        sameInputs(installed.translation, inputs) &&
+        input.now.getTime() - Date.parse(installed.translation.from) <
+          TRANSLATION_REUSE_DAYS * dayMs
+      ) {
+        native = { ...installed.job.schedule };
+        translation = installed.translation;
+      } else {
+        native = translateSchedule(inputs.schedule, timezone, inputs.nativeZone, {
+          from: input.now,
+        });
+        translation = { ...inputs, from: input.now.toISOString().slice(0, 10) };
+      }
     } catch (error) {
       const located = unsupported(
         job,
@@ -134,7 +172,12 @@ export function desiredJobs(input: DesiredJobsInput): DesiredJobsResult {
       rejected.set(job.id, formatManifestError(located));
       continue;
     }
-    const spec = buildRunSpec(job, input.revision, timezone, native);
+    let spec = buildRunSpec(job, input.revision, timezone, native);
+    const specDigest = runSpecDigest(spec);
+    // A job this revision leaves as it was keeps the spec, and the revision, it was applied at.
+    if (installed !== undefined && installed.specDigest === specDigest) {
+      spec = { ...spec, revision: installed.revision };
+    }
     const scheduled: ScheduledJob = {
       id: job.id,
       namespace: job.namespace,
@@ -144,6 +187,7 @@ export function desiredJobs(input: DesiredJobsInput): DesiredJobsResult {
       // The scheduler starts the wrapper as its own user (root for cron.d and root's crontab);
       // the wrapper switches to spec.user, so that it can always write the agent's spool.
       user: undefined,
+      revision: spec.revision,
     };
     let rendered: string;
     try {
@@ -157,10 +201,11 @@ export function desiredJobs(input: DesiredJobsInput): DesiredJobsResult {
     desired.push({
       id: job.id,
       spec,
-      specDigest: runSpecDigest(spec),
+      specDigest,
       commandDigest: commandDigest(spec),
       job: scheduled,
       rendered,
+      translation,
     });
   }
 

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { InventoryEntry } from '../state/agentStateStore.js';
 import type { RunSpec } from '../state/runSpec.js';
-import {
-  planReconcile,
-  schedulerMatchesInventory,
-  type DesiredJob,
-  type PlanInput,
-} from './planReconcile.js';
+import { planReconcile, type DesiredJob, type PlanInput } from './planReconcile.js';
 
 const revisionA = 'a'.repeat(40);
 const revisionB = 'b'.repeat(40);
@@ -27,6 +22,13 @@ function desired(id: string, options: { digest?: string; line?: string } = {}): 
       user: undefined,
     },
     rendered: options.line ?? `0 2 * * * run ${id}`,
+    translation: {
+      schedule: '0 2 * * *',
+      timezone: 'UTC',
+      nativeZone: 'UTC',
+      tzdata: '2026a',
+      from: '2026-12-01',
+    },
   };
 }
 
@@ -168,17 +170,5 @@ describe('planReconcile', () => {
     const plan = planReconcile(input({ observed: new Map([['prod/stray', 'line']]) }));
     expect(plan.touchesScheduler).toBe(true);
     expect(plan.changes).toEqual([]);
-  });
-});
-
-describe('schedulerMatchesInventory', () => {
-  it('compares every entry and the count', () => {
-    const a = installed('prod/a');
-    const b = installed('prod/b');
-    expect(schedulerMatchesInventory(inventoryOf(a, b), observedOf(a, b))).toBe(true);
-    expect(schedulerMatchesInventory(inventoryOf(a, b), observedOf(a))).toBe(false);
-    expect(schedulerMatchesInventory(inventoryOf(a), observedOf(a, b))).toBe(false);
-    expect(schedulerMatchesInventory(inventoryOf(a), new Map([['prod/a', 'x']]))).toBe(false);
-    expect(schedulerMatchesInventory({}, new Map())).toBe(true);
   });
 });

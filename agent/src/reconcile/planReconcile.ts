@@ -1,5 +1,5 @@
 import type { ScheduledJob } from '../scheduler/schedulerBackend.js';
-import type { InventoryEntry } from '../state/agentStateStore.js';
+import type { InventoryEntry, TranslationRecord } from '../state/agentStateStore.js';
 import type { RunSpec } from '../state/runSpec.js';
 
 /**
@@ -17,6 +17,8 @@ export interface DesiredJob {
   job: ScheduledJob;
   /** The backend's native text for `job`. */
   rendered: string;
+  /** What `job.schedule` was translated from, and when. */
+  translation: TranslationRecord;
 }
 
 export type PlannedChange =
@@ -127,16 +129,4 @@ export function planReconcile(input: PlanInput): ReconcilePlan {
       ? `no job in the repository targets this agent any more, which would remove all ${installedBefore} installed job${installedBefore === 1 ? '' : 's'}; if that is intended, set allowEmpty (--allow-empty or CRONFLEET_ALLOW_EMPTY=true)`
       : null;
   return { changes, refused, touchesScheduler, installed };
-}
-
-/** Whether the native scheduler still holds exactly what the inventory says was installed. */
-export function schedulerMatchesInventory(
-  inventory: Readonly<Record<string, InventoryEntry>>,
-  observed: ReadonlyMap<string, string>,
-): boolean {
-  const entries = Object.values(inventory);
-  return (
-    entries.length === observed.size &&
-    entries.every((entry) => observed.get(entry.id) === entry.rendered)
-  );
 }

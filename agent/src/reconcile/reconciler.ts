@@ -1,11 +1,6 @@
 import path from 'node:path';
 import type { Condition, ManifestErrorReport } from '@cronfleet/core/api';
-import {
-  formatManifestError,
-  JobRepositoryError,
-  loadJobRepository,
-  type ManifestError,
-} from '@cronfleet/core/manifest';
+import type { ManifestError } from '@cronfleet/core/manifest';
 import type { Logger } from 'pino';
 import type { AgentIdentity } from '../jobTargeting.js';
 import { SchedulerError, type SchedulerBackend } from '../scheduler/schedulerBackend.js';
@@ -16,8 +11,8 @@ import type {
   Inventory,
   InventoryEntry,
 } from '../state/agentStateStore.js';
-import { desiredJobs, type BackendCapabilities } from './desiredJobs.js';
-import { planReconcile, schedulerMatchesInventory, type ReconcilePlan } from './planReconcile.js';
+import type { BackendCapabilities } from './desiredJobs.js';
+import type { DesiredJob, ReconcilePlan } from './planReconcile.js';
 
 /**
  * One reconcile tick, in Flux's shape: fetch → (skip when nothing changed) → load → keep the jobs
@@ -71,7 +66,40 @@ export interface PlanPreview {
   notTargeted: { id: string; reason: string }[];
 }
 
-const day = 24 * 60 * 60 * 1000;
+/**
+ * How often a tick with nothing changed still reads the scheduler whole and re-plans: it catches
+ * what the fingerprint cannot see (a cron.d file edited in place) and refreshes translations.
+ */
+const fullReconcileInterval = 60 * 60 * 1000;
+
+function inventoryEntryOf(after: DesiredJob): InventoryEntry {
+  return {
+    id: after.id,
+    namespace: after.spec.namespace,
+    name: after.spec.name,
+    revision: after.spec.revision,
+    sourcePath: after.spec.sourcePath,
+    specDigest: after.specDigest,
+    commandDigest: after.commandDigest,
+    rendered: after.rendered,
+    job: after.job,
+    translation: after.translation,
+  };
+}
+
+/** Whether the entry records the same translation (a reused one is the same object's copy). */
+function sameTranslation(before: InventoryEntry, after: InventoryEntry): boolean {
+  const a = before.translation;
+  const b = after.translation;
+  if (a === undefined || b === undefined) return a === b;
+  return (
+    a.from === b.from &&
+    a.schedule === b.schedule &&
+    a.timezone === b.timezone &&
+    a.nativeZone === b.nativeZone &&
+    a.tzdata === b.tzdata
+  );
+}
 
 function condition(
   type: Condition['type'],
@@ -100,9 +128,20 @@ function reportOf(error: ManifestError): ManifestErrorReport {
   };
 }
 
-/** A JobRepositoryError or a SchedulerError marked stalled needs a human. */
+/**
+ * The modules that load and plan a repository: loaded by the first tick that plans, so a tick
+ * with nothing to do (and `status`, `uninstall`) never pays for the manifest schema and YAML.
+ */
+const planning = () =>
+  Promise.all([
+    import('@cronfleet/core/manifest'),
+    import('./desiredJobs.js'),
+    import('./planReconcile.js'),
+  ]).then(([manifest, desired, planner]) => ({ ...manifest, ...desired, ...planner }));
+
+/** A JobRepositoryError (core's loader) or a SchedulerError marked stalled needs a human. */
 function isStalled(error: unknown): boolean {
-  if (error instanceof JobRepositoryError) return true;
+  if (error instanceof Error && error.name === 'JobRepositoryError') return true;
   const kind = (error as { kind?: unknown }).kind;
   return kind === 'stalled';
 }
@@ -135,6 +174,7 @@ export class Reconciler {
     inventory: Readonly<Record<string, InventoryEntry>>,
     observed: ReadonlyMap<string, string>,
   ) {
+    const { loadJobRepository, desiredJobs, planReconcile } = await planning();
     const root = path.resolve(workTree, this.options.repositoryPath);
     const loaded = await loadJobRepository(root);
     const selection = desiredJobs({
@@ -158,11 +198,20 @@ export class Reconciler {
   }
 
   /**
-   * One tick. `force` skips the "nothing changed" shortcut and the failure memory (an operator's
-   * explicit `sync --once`); the daemon calls it without.
+   * One tick. Nothing is read but the status, the source's revision and the scheduler's
+   * fingerprint when neither changed since the last tick that verified the scheduler whole (at
+   * most `fullReconcileIntervalMs` ago): such a tick writes nothing. `force` (an operator's
+   * `sync --once`) ignores the failure memory: a stalled revision or a transient failure's
+   * backoff is retried at once.
    */
   async tick(options: { force?: boolean; signal?: AbortSignal } = {}): Promise<TickOutcome> {
-    const { store } = this.options;
+    const { store, backend } = this.options;
+    // This process's CPU for the tick (git's own runs in its children): the logs carry it.
+    const cpuAtStart = process.cpuUsage();
+    const cpuMs = () => {
+      const used = process.cpuUsage(cpuAtStart);
+      return Math.round((used.user + used.system) / 100) / 10;
+    };
     const status = await store.readStatus();
     const now = this.now();
 
@@ -175,39 +224,27 @@ export class Reconciler {
     }
     const log = this.log.child({ revision: revision.slice(0, 12) });
 
-    let inventory: Inventory;
-    let observed: ReadonlyMap<string, string>;
+    let fingerprint: string;
     try {
-      inventory = (await store.readInventory()) ?? {
-        version: 1,
-        scheduler: this.options.backend.name,
-        jobs: {},
-      };
-      if (
-        inventory.scheduler !== this.options.backend.name &&
-        Object.keys(inventory.jobs).length > 0
-      ) {
-        throw new SchedulerError(
-          `the installed jobs were applied with the ${inventory.scheduler} scheduler, and this agent is configured for ${this.options.backend.name}; run "cronfleet-agent uninstall --scheduler ${inventory.scheduler}" first, then sync again`,
-          'stalled',
-        );
-      }
-      observed = await this.options.backend.observe();
+      fingerprint = await backend.fingerprint();
     } catch (error) {
       return this.recordFailure(status, revision, error, 'SchedulerUnreadable');
     }
-
-    const matches = schedulerMatchesInventory(inventory.jobs, observed);
-    const recentFull =
+    const verifiedRecently =
       status.lastSyncAt !== null &&
-      now.getTime() - Date.parse(status.lastSyncAt) < (this.options.fullReconcileIntervalMs ?? day);
-    if (options.force !== true && matches && revision === status.lastAttemptedRevision) {
+      now.getTime() - Date.parse(status.lastSyncAt) <
+        (this.options.fullReconcileIntervalMs ?? fullReconcileInterval);
+    if (revision === status.lastAttemptedRevision && fingerprint === status.schedulerFingerprint) {
       const remembered = status.failure;
-      if (remembered === null && recentFull) {
-        log.debug('revision and scheduler unchanged; nothing to do');
+      if (remembered === null && verifiedRecently) {
+        log.debug({ cpuMs: cpuMs() }, 'revision and scheduler unchanged; nothing to do');
         return { result: 'unchanged', revision };
       }
-      if (remembered?.kind === 'stalled' && remembered.revision === revision) {
+      if (
+        options.force !== true &&
+        remembered?.kind === 'stalled' &&
+        remembered.revision === revision
+      ) {
         // The same revision fails the same way until someone commits a fix: no retry loop.
         return {
           result: 'stalled',
@@ -218,6 +255,7 @@ export class Reconciler {
         };
       }
       if (
+        options.force !== true &&
         remembered?.kind === 'transient' &&
         Date.parse(remembered.nextAttemptAt) > now.getTime()
       ) {
@@ -230,60 +268,104 @@ export class Reconciler {
       }
     }
 
+    let inventory: Inventory;
+    let observed: ReadonlyMap<string, string>;
+    try {
+      inventory = (await store.readInventory()) ?? {
+        version: 1,
+        scheduler: backend.name,
+        jobs: {},
+      };
+      if (inventory.scheduler !== backend.name && Object.keys(inventory.jobs).length > 0) {
+        throw new SchedulerError(
+          `the installed jobs were applied with the ${inventory.scheduler} scheduler, and this agent is configured for ${backend.name}; run "cronfleet-agent uninstall --scheduler ${inventory.scheduler}" first, then sync again`,
+          'stalled',
+        );
+      }
+      observed = await backend.observe();
+    } catch (error) {
+      return this.recordFailure(status, revision, error, 'SchedulerUnreadable');
+    }
+
     let planned: Awaited<ReturnType<Reconciler['planAt']>>;
     try {
       planned = await this.planAt(revision, workTree, inventory.jobs, observed);
     } catch (error) {
       return this.recordFailure(status, revision, error, 'ManifestLoadFailed');
     }
-    const { plan, errors, selection } = planned;
+    const { plan, errors } = planned;
     if (plan.refused !== null) {
       log.warn({ refused: plan.refused }, 'plan refused; nothing applied');
       return this.recordStalled(status, revision, plan.refused, 'EmptyDesiredSet', errors, plan);
     }
 
+    // Only what changed is written: a job a commit left as it was keeps its spec and its entry.
+    const newSpecs = plan.changes.flatMap((change) =>
+      (change.action === 'add' || change.action === 'change') &&
+      change.after.spec.revision === revision &&
+      (change.action === 'add' || change.before.revision !== revision)
+        ? [change.after.spec]
+        : [],
+    );
+    let written = false;
     try {
       // Run specs first: the native scheduler may start a job the moment it is installed.
-      for (const job of selection.desired) await store.writeRunSpec(job.spec);
+      if (newSpecs.length > 0) await store.writeRunSpecs(newSpecs);
       if (plan.touchesScheduler) {
         const owned = new Set([...Object.keys(inventory.jobs), ...observed.keys()]);
-        await this.options.backend.apply(plan.installed, owned);
+        written = (await backend.apply(plan.installed, owned)).written;
       }
     } catch (error) {
       return this.recordFailure(status, revision, error, 'ApplyFailed', errors);
     }
 
     const jobs: Record<string, InventoryEntry> = {};
+    const touched = new Set<string>();
+    let inventoryChanged = inventory.scheduler !== backend.name;
     for (const change of plan.changes) {
       if (change.action === 'retain') {
         jobs[change.id] = change.before;
-      } else if (change.action !== 'remove') {
-        const { after } = change;
-        jobs[change.id] = {
-          id: after.id,
-          namespace: after.spec.namespace,
-          name: after.spec.name,
-          revision,
-          sourcePath: after.spec.sourcePath,
-          specDigest: after.specDigest,
-          commandDigest: after.commandDigest,
-          rendered: after.rendered,
-          job: after.job,
-        };
+        continue;
       }
+      if (change.action === 'remove') {
+        touched.add(change.id);
+        inventoryChanged = true;
+        continue;
+      }
+      const entry = inventoryEntryOf(change.after);
+      if (change.action === 'unchanged' && sameTranslation(change.before, entry)) {
+        jobs[change.id] = change.before;
+        continue;
+      }
+      jobs[change.id] = entry;
+      touched.add(change.id);
+      inventoryChanged = true;
     }
-    const nextInventory: Inventory = { version: 1, scheduler: this.options.backend.name, jobs };
-    await store.writeInventory(nextInventory);
-    await store.pruneRunSpecs(nextInventory);
+    const nextInventory: Inventory = { version: 1, scheduler: backend.name, jobs };
+    if (inventoryChanged) {
+      await store.writeInventory(nextInventory);
+      await store.pruneRunSpecs(nextInventory, 1, touched);
+    }
+    let fingerprintAfter = fingerprint;
+    try {
+      if (written) fingerprintAfter = await backend.fingerprint();
+    } catch (error) {
+      return this.recordFailure(status, revision, error, 'SchedulerUnreadable', errors);
+    }
 
     const counts = { add: 0, change: 0, remove: 0, unchanged: 0, retain: 0 };
     for (const change of plan.changes) counts[change.action] += 1;
-    log.info({ ...counts, errors: errors.length }, 'reconciled');
+    log.info(
+      { ...counts, errors: errors.length, specs: newSpecs.length, cpuMs: cpuMs() },
+      'reconciled',
+    );
 
     if (errors.length > 0) {
+      const { formatManifestError } = await planning();
       const message = `${errors.length} manifest error${errors.length === 1 ? '' : 's'}; the other jobs are applied:\n${errors.map(formatManifestError).join('\n')}`;
       return this.recordStalled(status, revision, message, 'ManifestInvalid', errors, plan, {
         applied: true,
+        fingerprint: fingerprintAfter,
       });
     }
     await store.writeStatus({
@@ -305,6 +387,7 @@ export class Reconciler {
       errors: [],
       failure: null,
       lastSyncAt: now.toISOString(),
+      schedulerFingerprint: fingerprintAfter,
     });
     return { result: 'applied', revision, plan, errors: [] };
   }
@@ -316,7 +399,7 @@ export class Reconciler {
     reason: string,
     errors: ManifestError[],
     plan: ReconcilePlan | null,
-    options: { applied?: boolean } = {},
+    options: { applied?: boolean; fingerprint?: string } = {},
   ): Promise<TickOutcome> {
     const now = this.now();
     const failure: FailureMemory = {
@@ -341,6 +424,10 @@ export class Reconciler {
       errors: errors.slice(0, 1000).map(reportOf),
       failure,
       lastSyncAt: options.applied === true ? now.toISOString() : status.lastSyncAt,
+      schedulerFingerprint:
+        options.applied === true
+          ? (options.fingerprint ?? status.schedulerFingerprint)
+          : status.schedulerFingerprint,
     });
     return { result: 'stalled', revision, message, errors, plan };
   }

@@ -37,6 +37,34 @@ function readJson(file: string, privateMode?: number): unknown {
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
+/**
+ * The spec at `revision`, as the scheduler entry names it: no inventory to read (it lists every
+ * job, megabytes for thousands). The file is the agent's own (0600 in a 0700 directory, written
+ * whole after validation); a truncated or foreign file fails these checks and goes the slow way.
+ */
+function namedRunSpec(
+  stateDir: string,
+  id: string,
+  namespace: string,
+  name: string,
+  revision: string,
+): RunSpec | undefined {
+  try {
+    if (!areRealDirectories(directoryChain(stateDir, 'specs', namespace, name))) return undefined;
+  } catch {
+    return undefined;
+  }
+  const spec = readJson(path.join(stateDir, 'specs', namespace, name, `${revision}.json`), 0o600);
+  const valid =
+    isRecord(spec) &&
+    spec.version === 1 &&
+    spec.id === id &&
+    spec.revision === revision &&
+    isRecord(spec.native) &&
+    (typeof spec.command === 'string' || Array.isArray(spec.command));
+  return valid ? (spec as RunSpec) : undefined;
+}
+
 /** The spec as applied, when the fast path can vouch for it; undefined otherwise. */
 function fastRunSpec(
   stateDir: string,
@@ -67,11 +95,21 @@ function fastRunSpec(
 }
 
 /** The run spec the inventory says is applied for `id` (`namespace/name`), or why there is none. */
-export async function readAppliedRunSpec(stateDir: string, id: string): Promise<RunSpec | string> {
+export async function readAppliedRunSpec(
+  stateDir: string,
+  id: string,
+  revision?: string,
+): Promise<RunSpec | string> {
   const match = jobId.exec(id);
   if (match === null) return `"${id}" is not a job id; give namespace/name, e.g. production/backup`;
   const [, namespace = '', , name = ''] = match;
-  const fast = fastRunSpec(stateDir, id, namespace, name);
+  if (revision !== undefined && !revisionPattern.test(revision)) {
+    return `"${revision}" is not a revision (7 to 64 hex digits); the scheduler entry that started this run is damaged: run cronfleet-agent sync --once --state-dir ${stateDir} to rewrite it`;
+  }
+  const fast =
+    revision === undefined
+      ? fastRunSpec(stateDir, id, namespace, name)
+      : namedRunSpec(stateDir, id, namespace, name, revision);
   if (fast !== undefined) return fast;
 
   // The bundle (npm run bundle -w agent) keeps this import external: dist/fast/runFastPath.js
@@ -91,7 +129,9 @@ export async function readAppliedRunSpec(stateDir: string, id: string): Promise<
       ? error.message
       : describeStateFileError(store.inventoryFile, error);
   }
-  const entry = inventory?.jobs[id];
+  const listed = inventory?.jobs[id];
+  // A named revision is run as named (the scheduler may fire while a sync moves on).
+  const entry = listed !== undefined && revision !== undefined ? { ...listed, revision } : listed;
   if (entry === undefined) {
     return inventory === undefined
       ? `job ${id} is not installed: no job is installed in the state directory ${stateDir} (it has no inventory.json). Check the --state-dir of the scheduler entry that started this run, or install the jobs with: cronfleet-agent sync --once --state-dir ${stateDir}`

@@ -76,9 +76,15 @@ export interface RunJobOptions {
   /** The agent's state directory: the applied specs, the locks, the run logs. */
   stateDir: string;
   /** How the applied spec is read; default readAppliedRunSpec (appliedRunSpec.ts). */
-  readRunSpec?: ((stateDir: string, id: string) => Promise<RunSpec | string>) | undefined;
+  readRunSpec?:
+    ((stateDir: string, id: string, revision?: string) => Promise<RunSpec | string>) | undefined;
   /** `namespace/name` */
   id: string;
+  /**
+   * The revision of the spec to run, as the scheduler entry names it (`--revision`): read without
+   * the inventory. Absent (a manual run, an older entry): the inventory's.
+   */
+  revision?: string | undefined;
   /** A manual run ("run now"): no skip rule, runs even while suspended; trigger `manual`. */
   manual: boolean;
   /** Set by the embedded scheduler, which applied the skip rule itself. */
@@ -124,7 +130,11 @@ export async function runJob(options: RunJobOptions): Promise<RunOutcome> {
   const now = options.now ?? (() => new Date());
   let spec: RunSpec | string;
   try {
-    spec = await (options.readRunSpec ?? readAppliedRunSpec)(options.stateDir, options.id);
+    spec = await (options.readRunSpec ?? readAppliedRunSpec)(
+      options.stateDir,
+      options.id,
+      options.revision,
+    );
   } catch (error) {
     spec = `cannot read the run spec of ${options.id}: ${(error as Error).message}`;
   }

@@ -41,6 +41,12 @@ const MS_PER_MINUTE = 60_000;
 const MINUTES_PER_DAY = 1440;
 /** A year of daylight-saving changes in both zones, from any starting day, with margin. */
 export const TRANSLATION_HORIZON_DAYS = 400;
+/**
+ * How long a translation may be reused for the same inputs (schedule, zones, tz database): after
+ * 30 days its verified horizon still covers the next 370, more than a year of daylight-saving
+ * changes in both zones.
+ */
+export const TRANSLATION_REUSE_DAYS = 30;
 
 export interface TranslateOptions {
   /** Start of the horizon (default: now); the horizon starts at this instant's UTC midnight. */

@@ -1,5 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { lstat, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+} from 'node:fs';
+import { open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { systemTimeZone } from '@cronfleet/core/cron';
 import {
@@ -24,6 +33,7 @@ import {
   type ScheduledJob,
   type SchedulerBackend,
 } from './schedulerBackend.js';
+import { writeFilesAtomically } from '../state/atomicFile.js';
 
 export interface CronDBackendOptions {
   /** Where cron reads system crontabs; default /etc/cron.d (root only). */
@@ -119,12 +129,11 @@ export class CronDBackend implements SchedulerBackend {
     }
     const installed = await this.#scan();
     await this.#removeLeftoverTemporaries();
-    let written = false;
-    for (const [id, file] of rendered) {
-      if (installed.get(id)?.text === file.text) continue;
-      await this.#writeAtomically(file);
-      written = true;
-    }
+    const changed = [...rendered]
+      .filter(([id, file]) => installed.get(id)?.text !== file.text)
+      .map(([, file]) => file);
+    let written = changed.length > 0;
+    if (written) await this.#writeAll(changed);
     for (const id of owned) {
       const file = installed.get(id);
       if (file === undefined || rendered.has(id)) continue;
@@ -172,14 +181,7 @@ export class CronDBackend implements SchedulerBackend {
       const moveAway = `move ${filePath} out of ${this.#directory} (or delete it); the agent then reinstalls its own file`;
       let text: string;
       try {
-        const stats = await lstat(filePath);
-        if (!stats.isFile()) {
-          throw new SchedulerError(
-            `${filePath} is named like a file of cronfleet-agent ${this.#ownerId} but is not a regular file; ${moveAway}`,
-            'stalled',
-          );
-        }
-        text = await readFile(filePath, 'utf8');
+        text = this.#readRegularFile(filePath, moveAway);
       } catch (error) {
         throw fileSystemError(`cannot read ${filePath}`, error);
       }
@@ -208,6 +210,58 @@ export class CronDBackend implements SchedulerBackend {
     return installed;
   }
 
+  /**
+   * The text of a regular file, never through a symbolic link. Synchronous: a scan reads
+   * thousands of small files, and the promise API costs ten times the CPU per file.
+   */
+  #readRegularFile(filePath: string, moveAway: string): string {
+    let fd: number;
+    try {
+      fd = openSync(filePath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ELOOP') {
+        throw new SchedulerError(
+          `${filePath} is named like a file of cronfleet-agent ${this.#ownerId} but is not a regular file (a symbolic link); ${moveAway}`,
+          'stalled',
+        );
+      }
+      throw error;
+    }
+    try {
+      if (!fstatSync(fd).isFile()) {
+        throw new SchedulerError(
+          `${filePath} is named like a file of cronfleet-agent ${this.#ownerId} but is not a regular file; ${moveAway}`,
+          'stalled',
+        );
+      }
+      return readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * A cheap token that changes when the agent's files may have changed: their names and the
+   * directory's modification time (a file added, removed or replaced by rename, as editors and
+   * package managers do). An edit in place keeps the token: the full check every
+   * fullReconcileInterval reads every file and repairs it.
+   */
+  async fingerprint(): Promise<string> {
+    const prefix = cronDOwnerPrefix(this.#ownerId);
+    let names: string[];
+    let modified: number;
+    try {
+      modified = statSync(this.#directory).mtimeMs;
+      names = readdirSync(this.#directory).filter((name) => name.startsWith(prefix));
+    } catch (error) {
+      throw fileSystemError(`cannot list ${this.#directory}`, error);
+    }
+    names.sort();
+    return createHash('sha256')
+      .update(`${modified}\n${names.join('\n')}`)
+      .digest('hex');
+  }
+
   /** Temporary files of this owner left by a crash (cron ignores them; they are only litter). */
   async #removeLeftoverTemporaries(): Promise<void> {
     const prefix = `.${cronDOwnerPrefix(this.#ownerId)}`;
@@ -219,27 +273,24 @@ export class CronDBackend implements SchedulerBackend {
     }
   }
 
-  async #writeAtomically(file: InstalledFile): Promise<void> {
-    const target = path.join(this.#directory, file.fileName);
-    const temporary = path.join(
-      this.#directory,
-      `.${file.fileName}.${randomBytes(6).toString('hex')}.tmp`,
-    );
-    let handle: FileHandle | undefined;
+  /**
+   * Writes the files whole and durably (writeFilesAtomically: dot-named temporaries, which cron
+   * ignores, fsynced together, then renamed), mode 0644 and root-owned when we run as root, as
+   * cron requires whatever the umask.
+   */
+  async #writeAll(files: readonly InstalledFile[]): Promise<void> {
+    const owner = process.getuid?.() === 0 ? { uid: 0, gid: 0 } : undefined;
     try {
-      handle = await open(temporary, 'wx', 0o644);
-      await handle.writeFile(file.text, 'utf8');
-      // The mode cron requires whatever the umask; root-owned when we run as root.
-      await handle.chmod(0o644);
-      if (process.getuid?.() === 0) await handle.chown(0, 0);
-      await handle.sync();
-      await handle.close();
-      handle = undefined;
-      await rename(temporary, target);
+      await writeFilesAtomically(
+        files.map((file) => ({
+          file: path.join(this.#directory, file.fileName),
+          content: file.text,
+          mode: 0o644,
+          owner,
+        })),
+      );
     } catch (error) {
-      await handle?.close().catch(() => undefined);
-      await rm(temporary, { force: true }).catch(() => undefined);
-      throw fileSystemError(`cannot write ${target}`, error);
+      throw fileSystemError(`cannot write into ${this.#directory}`, error);
     }
   }
 

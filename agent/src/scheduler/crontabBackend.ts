@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { systemTimeZone } from '@cronfleet/core/cron';
 import {
   assertCronTimeZone,
@@ -113,6 +114,14 @@ export class CrontabBackend implements SchedulerBackend {
     const content = await readCrontabExactly(this.#program);
     const document = parseCrontab(content ?? Buffer.alloc(0), this.#ownerId, this.#where());
     return new Map((document.block?.entries ?? []).map((entry) => [entry.id, entry.text]));
+  }
+
+  /** The digest of the whole crontab: any edit, ours or anyone's, changes it. */
+  async fingerprint(): Promise<string> {
+    const content = await readCrontabExactly(this.#program);
+    return createHash('sha256')
+      .update(content ?? 'no crontab')
+      .digest('hex');
   }
 
   apply(desired: readonly ScheduledJob[], owned: ReadonlySet<string>): Promise<ApplyOutcome> {

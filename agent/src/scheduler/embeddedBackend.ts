@@ -17,6 +17,7 @@
  * them, so it exits when its work is done and never fires a job.
  */
 
+import { createHash } from 'node:crypto';
 import { parseCron } from '@cronfleet/core/cron';
 import type { CronSchedule } from '@cronfleet/core/cron';
 import { Cron } from 'croner';
@@ -128,6 +129,15 @@ export class EmbeddedBackend implements SchedulerBackend {
 
   async observe(): Promise<ReadonlyMap<string, string>> {
     return new Map([...this.registrations].map(([id, entry]) => [id, entry.text]));
+  }
+
+  /** A digest of the registrations: only this process changes them, through apply and restore. */
+  async fingerprint(): Promise<string> {
+    const hash = createHash('sha256');
+    for (const id of [...this.registrations.keys()].sort()) {
+      hash.update(`${id}\n${this.registrations.get(id)?.text ?? ''}\n`);
+    }
+    return hash.digest('hex');
   }
 
   /**

@@ -35,6 +35,8 @@ export interface ScheduledJob {
    * own user (a different user is rejected by the planner before apply).
    */
   user: string | undefined;
+  /** The revision of the job's run spec as applied: the wrapper reads that spec (`--revision`). */
+  revision?: string | undefined;
 }
 
 /** What an apply changed, for logs and the sync report. */
@@ -68,6 +70,12 @@ export interface SchedulerBackend {
    * duplicated marker): then nothing may be written.
    */
   observe(): Promise<ReadonlyMap<string, string>>;
+  /**
+   * A cheap token that changes whenever what the native scheduler holds of this agent's entries
+   * may have changed (a digest of the crontab's bytes, the names in cron.d): a tick whose revision
+   * and fingerprint are unchanged reads and writes nothing else. Throws SchedulerError as observe.
+   */
+  fingerprint(): Promise<string>;
   /**
    * Make the native scheduler hold exactly `desired` among this agent's entries. `owned` lists
    * the ids the agent's inventory says it created: only those may be removed or replaced; any

@@ -110,7 +110,15 @@ const embedded: SchedulerEntry = {
   summary: 'the agent daemon fires the jobs itself (containers, the demo)',
   platforms: ['linux', 'darwin', 'windows'],
   persistent: false,
-  async create({ isRoot, processUser, logger, installed, fires, onEmbeddedFire, embeddedTimingOf }) {
+  async create({
+    isRoot,
+    processUser,
+    logger,
+    installed,
+    fires,
+    onEmbeddedFire,
+    embeddedTimingOf,
+  }) {
     const { EMBEDDED_NATIVE_ZONE, EmbeddedBackend } = await import('./embeddedBackend.js');
     const backend = new EmbeddedBackend({
       onFire: onEmbeddedFire,

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Condition, ManifestErrorReport, SchedulerBackendName } from '@cronfleet/core/api';
+import { Condition, ManifestErrorReport, SchedulerBackendName } from '@cronfleet/core/contract';
 import { z } from 'zod';
-import { writeFileAtomically } from './atomicFile.js';
+import { writeFileAtomically, writeFilesAtomically } from './atomicFile.js';
 import { RunSpec } from './runSpec.js';
 import {
   areRealDirectories,
@@ -19,7 +19,9 @@ import {
  *   agent-id                          this installation's owner id (carried by crontab markers)
  *   inventory.json                    what the agent installed: the only list it may prune from
  *   status.json                       conditions, revisions, errors, the failure memory
- *   specs/<namespace>/<name>/<rev>.json   each job's run spec as applied, keyed by revision
+ *   specs/<namespace>/<name>/<rev>.json   each job's run spec as applied, keyed by the revision
+ *                                     that last changed it (a job a commit leaves as it was keeps
+ *                                     its file: a one-job change writes one spec)
  *   repository/                       the Git checkout (owned by the Git sync)
  *
  * Every file is written atomically; a file that does not parse is an error that names it and is
@@ -33,7 +35,24 @@ export const ScheduledJobRecord = z.object({
   schedule: RunSpec.shape.native,
   suspended: z.boolean(),
   user: z.string().optional(),
+  /** The revision of the run spec the wrapper runs (its file name); absent in older inventories. */
+  revision: z.string().optional(),
 });
+
+/**
+ * What a job's native schedule was translated from, and when: a later tick reuses the translation
+ * while these inputs are the same and it is younger than TRANSLATION_REUSE_DAYS (nativeSchedule.ts).
+ */
+export const TranslationRecord = z.object({
+  schedule: z.string(),
+  timezone: z.string(),
+  nativeZone: z.string(),
+  /** The IANA database version (process.versions.tz) the offsets came from. */
+  tzdata: z.string(),
+  /** The UTC day (YYYY-MM-DD) the verified horizon starts on. */
+  from: z.string(),
+});
+export type TranslationRecord = z.infer<typeof TranslationRecord>;
 
 export const InventoryEntry = z.object({
   id: z.string(),
@@ -47,12 +66,14 @@ export const InventoryEntry = z.object({
   /** The native text as rendered by the backend when applied (drift detection). */
   rendered: z.string(),
   job: ScheduledJobRecord,
+  translation: TranslationRecord.optional(),
 });
 export type InventoryEntry = z.infer<typeof InventoryEntry>;
 
 export const Inventory = z.object({
   version: z.literal(1),
-  scheduler: SchedulerBackendName,
+  // Agents before the scheduler registry wrote "cron-d" for cron.d.
+  scheduler: z.preprocess((name) => (name === 'cron-d' ? 'cron.d' : name), SchedulerBackendName),
   jobs: z.record(z.string(), InventoryEntry),
 });
 export type Inventory = z.infer<typeof Inventory>;
@@ -75,7 +96,10 @@ export const AgentStatus = z.object({
   conditions: z.array(Condition),
   errors: z.array(ManifestErrorReport),
   failure: FailureMemory.nullable(),
+  /** When the scheduler was last read whole and matched the inventory (or was written). */
   lastSyncAt: z.string().nullable(),
+  /** The scheduler's fingerprint then: while it and the revision hold, a tick has nothing to do. */
+  schedulerFingerprint: z.string().nullable().default(null),
 });
 export type AgentStatus = z.infer<typeof AgentStatus>;
 
@@ -87,6 +111,7 @@ export const emptyStatus: AgentStatus = {
   errors: [],
   failure: null,
   lastSyncAt: null,
+  schedulerFingerprint: null,
 };
 
 export class StateError extends Error {
@@ -182,7 +207,7 @@ export class AgentStateStore {
     return (await this.readJson(this.statusFile, AgentStatus)) ?? emptyStatus;
   }
 
-  async writeStatus(status: AgentStatus): Promise<void> {
+  async writeStatus(status: z.input<typeof AgentStatus>): Promise<void> {
     await writeFileAtomically(this.statusFile, `${JSON.stringify(status, null, 2)}\n`);
   }
 
@@ -199,9 +224,17 @@ export class AgentStateStore {
 
   /** Mode 0600: a run spec holds the job's env values. Its folders are never symbolic links. */
   async writeRunSpec(spec: RunSpec): Promise<void> {
-    const file = this.specFile(spec.namespace, spec.name, spec.revision);
-    ensureRealDirectories(directoryChain(this.stateDir, 'specs', spec.namespace, spec.name));
-    await writeFileAtomically(file, `${JSON.stringify(spec, null, 2)}\n`, 0o600);
+    await this.writeRunSpecs([spec]);
+  }
+
+  /** Writes run specs durably, in batches (writeFilesAtomically); see writeRunSpec. */
+  async writeRunSpecs(specs: readonly RunSpec[]): Promise<void> {
+    const files = specs.map((spec) => {
+      const file = this.specFile(spec.namespace, spec.name, spec.revision);
+      ensureRealDirectories(directoryChain(this.stateDir, 'specs', spec.namespace, spec.name));
+      return { file, content: `${JSON.stringify(spec)}\n`, mode: 0o600 };
+    });
+    await writeFilesAtomically(files);
   }
 
   async readRunSpec(
@@ -219,9 +252,14 @@ export class AgentStateStore {
   /**
    * Removes run specs that the inventory no longer points at, keeping `keepPrevious` older
    * revisions per job so that a wrapper that read the inventory a moment ago still finds its
-   * spec. Specs of jobs no longer installed go entirely.
+   * spec. Specs of jobs no longer installed go entirely. With `only`, just those jobs' folders
+   * are looked at (the ones a tick added, changed or removed); without, every folder.
    */
-  async pruneRunSpecs(inventory: Inventory, keepPrevious = 1): Promise<void> {
+  async pruneRunSpecs(
+    inventory: Inventory,
+    keepPrevious = 1,
+    only?: ReadonlySet<string>,
+  ): Promise<void> {
     let namespaces: string[];
     try {
       namespaces = await readdir(this.specsDir);
@@ -230,8 +268,10 @@ export class AgentStateStore {
       throw error;
     }
     for (const namespace of namespaces) {
+      if (only !== undefined && ![...only].some((id) => id.startsWith(`${namespace}/`))) continue;
       const namespaceDir = path.join(this.specsDir, namespace);
       for (const name of await readdir(namespaceDir)) {
+        if (only !== undefined && !only.has(`${namespace}/${name}`)) continue;
         const jobDir = path.join(namespaceDir, name);
         const entry = inventory.jobs[`${namespace}/${name}`];
         if (entry === undefined) {

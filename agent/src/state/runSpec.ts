@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson, specContentDigest } from './specDigest.js';
 import type { LoadedJob } from '@cronfleet/core/manifest';
-import { parseDuration } from '@cronfleet/core/manifest';
+import { parseDuration } from '@cronfleet/core/duration';
 import { z } from 'zod';
 import type { NativeSchedule } from '../scheduler/schedulerBackend.js';
 

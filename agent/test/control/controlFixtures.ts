@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -6,6 +5,7 @@ import type { CommandContext } from '../../src/commands/commandContext.js';
 import { loadAgentConfig, type ConfigFlags } from '../../src/config/agentConfig.js';
 import type { AgentStateStore, Inventory } from '../../src/state/agentStateStore.js';
 import { commandDigest, runSpecDigest, type RunSpec } from '../../src/state/runSpec.js';
+import { OutageListener } from '../outageListener.js';
 
 /** Helpers of the control-plane tests: command contexts, agent state, a backend that goes away. */
 
@@ -53,6 +53,7 @@ export function commandContext(
       manual: false,
       scheduledAt: undefined,
       runId: undefined,
+      revision: undefined,
       repoFlag: flags.repo,
     },
     stdout: stdout.text,
@@ -126,50 +127,49 @@ export async function writeAppliedState(
 
 /**
  * A TCP proxy in front of the backend that the test can take down and bring back on the same
- * port: the agent sees a backend that goes away and returns, as after a restart.
+ * port: the agent sees a backend that goes away (connections reset) and returns, as after a
+ * restart. The port is held from start to close (see OutageListener).
  */
 export class TcpProxy {
-  #server: net.Server | undefined;
-  readonly #sockets = new Set<net.Socket>();
-  #port = 0;
-
-  private constructor(readonly target: { host: string; port: number }) {}
+  private constructor(
+    readonly target: { host: string; port: number },
+    readonly listener: OutageListener,
+  ) {}
 
   static async start(targetUrl: string): Promise<TcpProxy> {
     const url = new URL(targetUrl);
-    const proxy = new TcpProxy({ host: url.hostname, port: Number(url.port) });
+    const proxy = new TcpProxy(
+      { host: url.hostname, port: Number(url.port) },
+      await OutageListener.listen(),
+    );
     await proxy.up();
     return proxy;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.#port}`;
+    return this.listener.url;
   }
 
   async up(): Promise<void> {
-    const server = net.createServer((client) => {
+    this.listener.up((client) => {
       const upstream = net.connect(this.target.port, this.target.host);
       for (const socket of [client, upstream]) {
-        this.#sockets.add(socket);
-        socket.on('close', () => this.#sockets.delete(socket));
         socket.on('error', () => {
           client.destroy();
           upstream.destroy();
         });
       }
+      client.once('close', () => upstream.destroy());
       client.pipe(upstream).pipe(client);
     });
-    server.listen(this.#port, '127.0.0.1');
-    await once(server, 'listening');
-    this.#port = (server.address() as net.AddressInfo).port;
-    this.#server = server;
   }
 
   async down(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    for (const socket of this.#sockets) socket.destroy();
-    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.listener.down();
+  }
+
+  close(): Promise<void> {
+    return this.listener.close();
   }
 }
 
