@@ -37,7 +37,7 @@ describe.skipIf(testDatabaseUrl === undefined || testDatabaseUrl === '')(
       await primary.close();
     });
 
-    async function enrolledAgent(machine: string) {
+    async function enrolledAgent(machine: string, currentAgentToken?: string) {
       const token = (await call(primary, 'POST', '/api/v1/enrollment-tokens', operator.token, {}))
         .body.token as string;
       const enrolled = await call(
@@ -45,7 +45,7 @@ describe.skipIf(testDatabaseUrl === undefined || testDatabaseUrl === '')(
         'POST',
         '/api/v1/agents/enroll',
         token,
-        enrollBody({ machine }),
+        enrollBody({ machine, ...(currentAgentToken === undefined ? {} : { currentAgentToken }) }),
       );
       expect(enrolled.status).toBe(201);
       return enrolled.body as { agentId: string; agentToken: string };
@@ -98,7 +98,7 @@ describe.skipIf(testDatabaseUrl === undefined || testDatabaseUrl === '')(
     it('a re-enrollment retires the old token on every replica', async () => {
       const first = await enrolledAgent('replicated-2');
       expect((await heartbeat(replica, first.agentToken)).status).toBe(200);
-      const second = await enrolledAgent('replicated-2');
+      const second = await enrolledAgent('replicated-2', first.agentToken);
       expect(second.agentId).toBe(first.agentId);
       expect(await millisecondsUntilRejected(first.agentToken)).toBeLessThan(1_000);
       expect((await heartbeat(replica, second.agentToken)).status).toBe(200);
