@@ -53,6 +53,20 @@ async function run(runId: string): Promise<RunDetail> {
   return createCronfleetClient({ baseUrl: app.baseUrl, token: admin.token }).getRun(runId);
 }
 
+/**
+ * Drains the spool until the backend shows the run in `status`: a wrapper writes its live-run
+ * record before its start check-in, so the record alone does not mean the start is spooled.
+ */
+async function runReaching(runId: string, status: RunDetail['status']): Promise<RunDetail> {
+  let last: RunDetail | undefined;
+  await waitFor(`run ${runId} to be ${status}`, async () => {
+    await drain();
+    last = await run(runId).catch(() => undefined);
+    return last?.status === status || undefined;
+  });
+  return last!;
+}
+
 /** Sends what the spool holds now. */
 async function drain(): Promise<void> {
   const drained = await sender.drainOnce({ signal: AbortSignal.timeout(20_000) });
@@ -112,7 +126,7 @@ describe('live runs against the backend', () => {
       const file = files.find((candidate) => candidate.record?.name === 'forever');
       return file?.record?.group != null ? file.record : undefined;
     });
-    await drain();
+    await runReaching(live.runId, 'running');
     await link.heartbeat();
     await link.heartbeat(); // listed twice: the backend keeps it running
     expect(await run(live.runId)).toMatchObject({ status: 'running', reason: null });
@@ -185,8 +199,7 @@ describe('live runs against the backend', () => {
       const files = await readLiveRuns(state.stateDir);
       return files.some((file) => file.runId === startedId && file.record?.manual) || undefined;
     });
-    await drain();
-    expect(await run(startedId!)).toMatchObject({ status: 'running', trigger: 'manual' });
+    expect(await runReaching(startedId!, 'running')).toMatchObject({ trigger: 'manual' });
     expect(await run(skippedId!)).toMatchObject({
       status: 'skipped',
       trigger: 'manual',
