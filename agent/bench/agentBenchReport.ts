@@ -10,7 +10,14 @@ export const agentBenchmarkTargets = {
   wrapperAddedMs: 150,
   /** The wrapper's resident set, in MiB: at most. */
   wrapperRssMiB: 60,
-} as const;
+  /** A tick with nothing changed: the agent's own CPU besides git, in ms: under. */
+  noChangeTickCpuMs: 50,
+  /** The daemon's resident set after 10 minutes idle, in MiB: under. */
+  idleRssMiB: 80,
+  /** First apply: 1,000 jobs under 1 s, 10,000 under 8 s (in between, linear). */
+  firstApplyMsPerThousandJobs: (jobs: number): number =>
+    jobs <= 1000 ? 1000 : 1000 + ((jobs - 1000) * 7000) / 9000,
+};
 
 export interface AgentBenchRow {
   /** What was measured, e.g. `spool drain (100,000 check-ins)`. */

@@ -28,6 +28,7 @@ import {
 import { buildPackages, startBenchBackend, type BenchBackend } from './benchBackend.js';
 import { measureSpoolDrain, spoolDrainProblems } from './spoolDrainBenchmark.js';
 import { measureWrapperLatency } from './wrapperLatencyBenchmark.js';
+import { measureReconcile } from './reconcileBenchmark.js';
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -37,7 +38,7 @@ function loadAverage(): string {
   return (os.loadavg()[0] ?? 0).toFixed(2);
 }
 
-function wanted(config: AgentBenchConfig, id: 'drain' | 'wrapper'): boolean {
+function wanted(config: AgentBenchConfig, id: 'drain' | 'wrapper' | 'reconcile'): boolean {
   return config.only === undefined || config.only.includes(id);
 }
 
@@ -119,6 +120,83 @@ async function benchmarkWrapper(config: AgentBenchConfig, rows: AgentBenchRow[])
   });
 }
 
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const milliseconds = (ms: number) => `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
+const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(1)}×` : 'n/a');
+
+async function benchmarkReconcile(config: AgentBenchConfig, rows: AgentBenchRow[]): Promise<void> {
+  say(
+    `measuring reconcile: ${config.reconcileJobs.join(' and ')} jobs (load average ${loadAverage()})`,
+  );
+  const result = await measureReconcile({
+    agentBin,
+    jobCounts: config.reconcileJobs,
+    idleMinutes: config.idleMinutes,
+    pollSeconds: config.pollSeconds,
+    say,
+  });
+  for (const reason of result.skipped) say(`  skipped: ${reason}`);
+  for (const measurement of result.measurements) {
+    const base = result.baselines.find((baseline) => baseline.jobs === measurement.jobs)!;
+    const what = `${whole(measurement.jobs)} jobs → ${measurement.scheduler}`;
+    const alone =
+      measurement.scheduler === 'crontab' ? '`crontab -`' : 'the cron.d files one by one';
+    const firstTarget = agentBenchmarkTargets.firstApplyMsPerThousandJobs(measurement.jobs);
+    rows.push({
+      label: `${what}: first apply`,
+      actual: seconds(measurement.firstApply.wallMs),
+      target: `< ${seconds(firstTarget)}`,
+      met: measurement.firstApply.wallMs < firstTarget,
+      notes: [
+        `CPU ${milliseconds(measurement.firstApply.cpuMs)} (git included), the tick ${measurement.firstApply.tickCpuMs ?? '?'} ms`,
+        `alone in the same run: git clone ${milliseconds(base.gitClone.wallMs)}, ${alone} ${milliseconds(measurement.schedulerWriteAlone.wallMs)}; first apply ÷ (clone + ${measurement.scheduler} alone) = ${ratio(measurement.firstApply.wallMs, base.gitClone.wallMs + measurement.schedulerWriteAlone.wallMs)}`,
+      ],
+    });
+    const tick = measurement.noChange.tickCpuMs ?? Number.NaN;
+    rows.push({
+      label: `${what}: sync --once, nothing changed`,
+      actual: `tick ${milliseconds(tick)} CPU, ${measurement.noChange.filesWritten} files written`,
+      target: `< ${agentBenchmarkTargets.noChangeTickCpuMs} ms, 0 written`,
+      met:
+        tick < agentBenchmarkTargets.noChangeTickCpuMs && measurement.noChange.filesWritten === 0,
+      notes: [
+        `the process: ${milliseconds(measurement.noChange.wallMs)} wall, ${milliseconds(measurement.noChange.cpuMs)} CPU with Node's start and git; git fetch alone ${milliseconds(base.gitFetch.wallMs)} wall, ${milliseconds(base.gitFetch.cpuMs)} CPU; tick CPU ÷ git fetch CPU = ${ratio(tick, base.gitFetch.cpuMs)}`,
+      ],
+    });
+    rows.push({
+      label: `${what}: one-job change`,
+      actual: `${measurement.oneJobChange.specsWritten} spec, ${measurement.oneJobChange.entriesWritten} entry written`,
+      target: '1 spec, 1 entry',
+      met:
+        measurement.oneJobChange.specsWritten === 1 &&
+        measurement.oneJobChange.entriesWritten === 1,
+      notes: [
+        `${milliseconds(measurement.oneJobChange.wallMs)} wall, ${milliseconds(measurement.oneJobChange.cpuMs)} CPU (git included)`,
+      ],
+    });
+    const daemon = measurement.daemon;
+    if (daemon !== undefined) {
+      const sorted = [...daemon.tickCpuMs].sort((a, b) => a - b);
+      const median = sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+      rows.push({
+        label: `${what}: daemon tick, nothing changed`,
+        actual: `${milliseconds(median)} CPU (median of ${sorted.length})`,
+        target: `< ${agentBenchmarkTargets.noChangeTickCpuMs} ms`,
+        met: median < agentBenchmarkTargets.noChangeTickCpuMs,
+        notes: [
+          `the daemon's own CPU per idle tick, from /proc: ${milliseconds(daemon.ownCpuMsPerTick)} over ${daemon.ticks} ticks (git's children excluded); git fetch alone ${milliseconds(base.gitFetch.cpuMs)} CPU`,
+        ],
+      });
+      rows.push({
+        label: `${what}: daemon RSS after ${config.idleMinutes} min idle`,
+        actual: `${daemon.idleRssMiB.toFixed(0)} MiB`,
+        target: `< ${agentBenchmarkTargets.idleRssMiB} MiB`,
+        met: daemon.idleRssMiB < agentBenchmarkTargets.idleRssMiB,
+      });
+    }
+  }
+}
+
 async function main(): Promise<number> {
   const config = loadAgentBenchConfig();
   say(
@@ -127,6 +205,16 @@ async function main(): Promise<number> {
       `PostgreSQL at ${redactUrl(config.databaseUrl)}`,
   );
   if (!config.skipBuild) buildPackages(say);
+  const rows: AgentBenchRow[] = [];
+  const problems: string[] = [];
+  if (wanted(config, 'reconcile')) {
+    try {
+      await benchmarkReconcile(config, rows);
+    } catch (error) {
+      problems.push(`reconcile: ${(error as Error).message}`);
+    }
+  }
+  if (!wanted(config, 'wrapper') && !wanted(config, 'drain')) return report(rows, problems);
   const backend = await startBenchBackend(config.databaseUrl);
   say(`backend (pid ${backend.pid}) at ${backend.url}, database ${backend.database.name}`);
   let interrupted = false;
@@ -138,8 +226,6 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const rows: AgentBenchRow[] = [];
-  const problems: string[] = [];
   try {
     if (wanted(config, 'wrapper')) await benchmarkWrapper(config, rows);
     if (wanted(config, 'drain')) await benchmarkDrain(config, backend, rows, problems);
@@ -151,6 +237,10 @@ async function main(): Promise<number> {
       say(`dropped database ${backend.database.name}`);
     }
   }
+  return report(rows, problems);
+}
+
+function report(rows: readonly AgentBenchRow[], problems: readonly string[]): number {
   say('');
   say(formatAgentReport(rows));
   if (problems.length > 0) {

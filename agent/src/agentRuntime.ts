@@ -50,7 +50,7 @@ export interface RuntimeOptions {
 
 /**
  * The argv cron runs for a job: absolute node and agent paths, so cron's PATH never matters, and
- * the revision of the job's run spec, so the wrapper reads that one file and not the inventory.
+ * the key of the job's run-spec file, so the wrapper reads that one file and not the inventory.
  */
 export function runCommandFor(stateDir: string): (job: ScheduledJob) => readonly string[] {
   return (job) => [
@@ -59,7 +59,7 @@ export function runCommandFor(stateDir: string): (job: ScheduledJob) => readonly
     'run',
     '--state-dir',
     stateDir,
-    ...(job.revision === undefined ? [] : ['--revision', job.revision]),
+    ...(job.specKey === undefined ? [] : ['--spec', job.specKey]),
     job.id,
   ];
 }

@@ -39,7 +39,7 @@ const options = {
   now: { type: 'boolean' },
   'scheduled-at': { type: 'string' },
   'run-id': { type: 'string' },
-  revision: { type: 'string' },
+  spec: { type: 'string' },
   token: { type: 'string' },
   'enrollment-token-file': { type: 'string' },
   force: { type: 'boolean' },
@@ -206,7 +206,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     manual: values.now === true,
     scheduledAt: values['scheduled-at'],
     runId: values['run-id'],
-    revision: values.revision,
+    specKey: values.spec,
     repoFlag: values.repo,
   };
   const refusal = stateDirectoryRefusal(name, config.stateDir, (text) => logger.warn(text));

@@ -127,11 +127,13 @@ describe('cronfleet-agent sync --once, plan, status, uninstall', () => {
     ).toBe(true);
     const backupFile = path.join(agent.cronDir, files[0]!);
     const backupText = await readFile(backupFile, 'utf8');
+    const specKey = new RegExp(`--spec (${first}_[0-9a-f]{12}) `).exec(backupText)?.[1];
     expect(backupText).toContain(
-      `0 2 * * * root ${process.execPath} ${agentBin} run --state-dir ${agent.stateDir} --revision ${first} production/backup\n`,
+      `0 2 * * * root ${process.execPath} ${agentBin} run --state-dir ${agent.stateDir} --spec ${specKey} production/backup\n`,
     );
-    const specs = await readdir(path.join(agent.stateDir, 'specs', 'production', 'backup'));
-    expect(specs).toEqual([`${first}.json`]);
+    // Both new specs of the namespace are packed into one file, which the entry names.
+    const specs = await readdir(path.join(agent.stateDir, 'specs', 'production'));
+    expect(specs).toEqual([`${specKey}.json`]);
 
     // Nothing changed: nothing is written, in the state directory or in cron.d.
     const before = await stat(backupFile);

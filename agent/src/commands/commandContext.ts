@@ -20,8 +20,8 @@ export interface CommandContext {
   scheduledAt: string | undefined;
   /** `run --run-id UUID`: the run id to use (a run-now request's id, so the dashboard finds it). */
   runId: string | undefined;
-  /** run: the revision of the spec to run, as the scheduler entry names it. */
-  revision: string | undefined;
+  /** run: the key of the file holding the spec to run, as the scheduler entry names it. */
+  specKey: string | undefined;
   /** `--repo` as given (plan reads a local folder through it). */
   repoFlag: string | undefined;
 }

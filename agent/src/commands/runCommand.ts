@@ -42,7 +42,7 @@ export function createRunCommand(openSink: OpenCheckInSink): Command {
       manual: context.manual,
       scheduledAt,
       runId: context.runId,
-      revision: context.revision,
+      specKey: context.specKey,
       environment: context.io.environment,
       sink: await openSink(context.config.stateDir),
       stdout: context.io.stdout,

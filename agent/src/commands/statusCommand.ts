@@ -11,8 +11,11 @@ export const statusCommand: Command = async (context) => {
   const inventory = await store.readInventory();
   const status = await store.readStatus();
   const jobs = [];
-  for (const entry of Object.values(inventory?.jobs ?? {}).sort((a, b) => (a.id < b.id ? -1 : 1))) {
-    const spec = await store.readRunSpec(entry.namespace, entry.name, entry.revision);
+  const entries = Object.values(inventory?.jobs ?? {}).sort((a, b) => (a.id < b.id ? -1 : 1));
+  const specs = await store.readEntryRunSpecs(entries);
+  for (const entry of entries) {
+    const spec = specs.get(entry.id);
+    if (spec instanceof Error) throw spec;
     jobs.push({
       id: entry.id,
       schedule: spec?.schedule ?? null,

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { agentMainScript, createAgentRuntime, type AgentRuntime } from '../agentRuntime.js';
-import { createAgentLink } from '../control/agentLink.js';
+import type { AgentLink, AgentLinkOptions } from '../control/agentLink.js';
+import { readEnrollmentRecord } from '../control/enrollmentRecord.js';
 import { detachedWrapperStarter, ManualRuns } from '../control/manualRuns.js';
 import { RunReaper } from '../control/runReaper.js';
 import { openRunCheckInSink } from '../run/runCheckInSink.js';
 import { spoolDirectoryOf } from '../spool/checkInSpool.js';
-import { SpoolSender } from '../spool/spoolSender.js';
+import type { SpoolSender } from '../spool/spoolSender.js';
 import type { TickOutcome } from '../reconcile/reconciler.js';
 import type { ScheduledJob } from '../scheduler/schedulerBackend.js';
 import type { AgentStateStore } from '../state/agentStateStore.js';
@@ -94,13 +95,29 @@ async function loadTimings(
 ): Promise<Map<string, { schedule: string; timezone: string }>> {
   const timings = new Map<string, { schedule: string; timezone: string }>();
   const inventory = await store.readInventory();
-  for (const entry of Object.values(inventory?.jobs ?? {})) {
-    const spec = await store.readRunSpec(entry.namespace, entry.name, entry.revision);
-    if (spec !== undefined)
-      timings.set(entry.id, { schedule: spec.schedule, timezone: spec.timezone });
+  const specs = await store.readEntryRunSpecs(Object.values(inventory?.jobs ?? {}));
+  for (const [id, spec] of specs) {
+    if (spec !== undefined && !(spec instanceof Error)) {
+      timings.set(id, { schedule: spec.schedule, timezone: spec.timezone });
+    }
   }
   return timings;
 }
+
+/**
+ * The link to the backend, or null when none is configured or enrolled. The API client and the
+ * spool's sender are loaded only then: an agent without a backend never pays for them.
+ */
+async function connect(options: AgentLinkOptions): Promise<AgentLink | null> {
+  if (options.config.backendUrl === undefined) {
+    const record = await readEnrollmentRecord(options.config.stateDir);
+    if (record?.backendUrl === undefined) return null;
+  }
+  const { createAgentLink } = await import('../control/agentLink.js');
+  return createAgentLink(options);
+}
+
+const loadSpoolSender = async () => (await import('../spool/spoolSender.js')).SpoolSender;
 
 export const syncCommand: Command = async (context) => {
   let timings = new Map<string, { schedule: string; timezone: string }>();
@@ -133,7 +150,7 @@ export const syncCommand: Command = async (context) => {
     startWrapper(job.id, [
       '--scheduled-at',
       scheduledAt.toISOString(),
-      ...(job.revision === undefined ? [] : ['--revision', job.revision]),
+      ...(job.specKey === undefined ? [] : ['--spec', job.specKey]),
     ]);
   const runtime = await createAgentRuntime(context.config, {
     logger: context.logger,
@@ -182,7 +199,7 @@ export const syncCommand: Command = async (context) => {
     const outcome = await tick(true);
     report(context, runtime, outcome);
     await reaper.sweep();
-    const onceLink = await createAgentLink({
+    const onceLink = await connect({
       config: context.config,
       store: runtime.store,
       logger: context.logger,
@@ -203,7 +220,7 @@ export const syncCommand: Command = async (context) => {
       } catch (error) {
         context.logger.warn({ err: error }, 'heartbeat not sent');
       }
-      const drained = await new SpoolSender({
+      const drained = await new (await loadSpoolSender())({
         directory: spoolDirectoryOf(context.config.stateDir),
         client: onceLink.client,
         logger: context.logger.child({ component: 'spool' }),
@@ -225,7 +242,7 @@ export const syncCommand: Command = async (context) => {
   let wake: (() => void) | undefined;
   let revoked: string | undefined;
   const reaping = reaper.run(controller.signal);
-  const link = await createAgentLink({
+  const link = await connect({
     config: context.config,
     store: runtime.store,
     logger: context.logger,
@@ -235,7 +252,7 @@ export const syncCommand: Command = async (context) => {
   const sender =
     link === null
       ? undefined
-      : new SpoolSender({
+      : new (await loadSpoolSender())({
           directory: spoolDirectoryOf(context.config.stateDir),
           client: link.client,
           logger: context.logger.child({ component: 'spool' }),

@@ -85,12 +85,11 @@ export async function buildInventoryRequest(
   const jobs: InventoryJob[] = [];
   const skipped: InventoryBuild['skipped'] = [];
   const entries = Object.values(inventory?.jobs ?? {}).sort((a, b) => (a.id < b.id ? -1 : 1));
+  const specs = await store.readEntryRunSpecs(entries);
   for (const entry of entries) {
-    let spec;
-    try {
-      spec = await store.readRunSpec(entry.namespace, entry.name, entry.revision);
-    } catch (error) {
-      skipped.push({ id: entry.id, reason: (error as Error).message });
+    const spec = specs.get(entry.id);
+    if (spec instanceof Error) {
+      skipped.push({ id: entry.id, reason: spec.message });
       continue;
     }
     if (spec === undefined) {

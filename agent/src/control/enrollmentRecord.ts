@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AgentToken } from '@cronfleet/core/api';
+import { AgentToken } from '@cronfleet/core/contract';
 import { z } from 'zod';
 import { writeFileAtomically } from '../state/atomicFile.js';
 

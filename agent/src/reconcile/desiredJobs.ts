@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { LoadedJob, ManifestError } from '@cronfleet/core/manifest';
 import { formatManifestError } from '@cronfleet/core/manifest';
 import { targetVerdict, type AgentIdentity } from '../jobTargeting.js';
@@ -8,7 +9,8 @@ import type {
   ScheduledJob,
 } from '../scheduler/schedulerBackend.js';
 import type { InventoryEntry, TranslationRecord } from '../state/agentStateStore.js';
-import { buildRunSpec, commandDigest, runSpecDigest } from '../state/runSpec.js';
+import { buildRunSpec, commandDigest, runSpecDigest, type RunSpec } from '../state/runSpec.js';
+import { RUN_SPECS_PER_FILE, runSpecKeyOf } from '../state/runSpecPath.js';
 import type { DesiredJob } from './planReconcile.js';
 
 /**
@@ -116,7 +118,19 @@ function sameInputs(recorded: TranslationRecord, inputs: Omit<TranslationRecord,
   );
 }
 
+/** A targeted job the backend can honour, before its spec file is decided and it is rendered. */
+interface Pending {
+  job: LoadedJob;
+  spec: RunSpec;
+  specDigest: string;
+  /** The file holding its spec: an installed job's own, or decided once all are known. */
+  specKey: string | undefined;
+  native: NativeSchedule;
+  translation: TranslationRecord;
+}
+
 export function desiredJobs(input: DesiredJobsInput): DesiredJobsResult {
+  const pending: Pending[] = [];
   const { capabilities } = input;
   const desired: DesiredJob[] = [];
   const errors: ManifestError[] = [...input.errors];
@@ -174,10 +188,34 @@ export function desiredJobs(input: DesiredJobsInput): DesiredJobsResult {
     }
     let spec = buildRunSpec(job, input.revision, timezone, native);
     const specDigest = runSpecDigest(spec);
-    // A job this revision leaves as it was keeps the spec, and the revision, it was applied at.
+    // A job this revision leaves as it was keeps the spec, its revision and its file.
+    let specKey: string | undefined;
     if (installed !== undefined && installed.specDigest === specDigest) {
       spec = { ...spec, revision: installed.revision };
+      specKey = runSpecKeyOf(installed);
     }
+    pending.push({ job, spec, specDigest, specKey, native, translation });
+  }
+
+  // The new specs, packed per namespace into files of RUN_SPECS_PER_FILE (runSpecPath.ts).
+  const fresh = pending
+    .filter((entry) => entry.specKey === undefined)
+    .sort((a, b) => (a.job.id < b.job.id ? -1 : a.job.id > b.job.id ? 1 : 0));
+  const byNamespace = new Map<string, Pending[]>();
+  for (const entry of fresh) {
+    byNamespace.set(entry.job.namespace, [...(byNamespace.get(entry.job.namespace) ?? []), entry]);
+  }
+  for (const entries of byNamespace.values()) {
+    for (let start = 0; start < entries.length; start += RUN_SPECS_PER_FILE) {
+      const packed = entries.slice(start, start + RUN_SPECS_PER_FILE);
+      const digest = createHash('sha256');
+      for (const entry of packed) digest.update(`${entry.spec.name}\n${entry.specDigest}\n`);
+      const key = `${input.revision}_${digest.digest('hex').slice(0, 12)}`;
+      for (const entry of packed) entry.specKey = key;
+    }
+  }
+
+  for (const { job, spec, specDigest, specKey, native, translation } of pending) {
     const scheduled: ScheduledJob = {
       id: job.id,
       namespace: job.namespace,
@@ -187,7 +225,7 @@ export function desiredJobs(input: DesiredJobsInput): DesiredJobsResult {
       // The scheduler starts the wrapper as its own user (root for cron.d and root's crontab);
       // the wrapper switches to spec.user, so that it can always write the agent's spool.
       user: undefined,
-      revision: spec.revision,
+      specKey,
     };
     let rendered: string;
     try {

@@ -10,7 +10,9 @@ import type {
   FailureMemory,
   Inventory,
   InventoryEntry,
+  RunSpecBatch,
 } from '../state/agentStateStore.js';
+import { runSpecKeyOf } from '../state/runSpecPath.js';
 import type { BackendCapabilities } from './desiredJobs.js';
 import type { DesiredJob, ReconcilePlan } from './planReconcile.js';
 
@@ -300,17 +302,24 @@ export class Reconciler {
     }
 
     // Only what changed is written: a job a commit left as it was keeps its spec and its entry.
-    const newSpecs = plan.changes.flatMap((change) =>
-      (change.action === 'add' || change.action === 'change') &&
-      change.after.spec.revision === revision &&
-      (change.action === 'add' || change.before.revision !== revision)
-        ? [change.after.spec]
-        : [],
-    );
+    const newSpecs = new Map<string, RunSpecBatch>();
+    for (const change of plan.changes) {
+      if (change.action !== 'add' && change.action !== 'change') continue;
+      const { namespace } = change.after.spec;
+      const key = change.after.job.specKey;
+      if (
+        key === undefined ||
+        (change.action === 'change' && runSpecKeyOf(change.before) === key)
+      ) {
+        continue;
+      }
+      const batch = newSpecs.get(`${namespace}/${key}`) ?? { namespace, key, specs: [] };
+      newSpecs.set(`${namespace}/${key}`, { ...batch, specs: [...batch.specs, change.after.spec] });
+    }
     let written = false;
     try {
       // Run specs first: the native scheduler may start a job the moment it is installed.
-      if (newSpecs.length > 0) await store.writeRunSpecs(newSpecs);
+      if (newSpecs.size > 0) await store.writeRunSpecFiles([...newSpecs.values()]);
       if (plan.touchesScheduler) {
         const owned = new Set([...Object.keys(inventory.jobs), ...observed.keys()]);
         written = (await backend.apply(plan.installed, owned)).written;
@@ -344,7 +353,11 @@ export class Reconciler {
     const nextInventory: Inventory = { version: 1, scheduler: backend.name, jobs };
     if (inventoryChanged) {
       await store.writeInventory(nextInventory);
-      await store.pruneRunSpecs(nextInventory, 1, touched);
+      await store.pruneRunSpecs(
+        nextInventory,
+        inventory,
+        new Set([...touched].map((id) => id.slice(0, id.indexOf('/')))),
+      );
     }
     let fingerprintAfter = fingerprint;
     try {
@@ -356,7 +369,7 @@ export class Reconciler {
     const counts = { add: 0, change: 0, remove: 0, unchanged: 0, retain: 0 };
     for (const change of plan.changes) counts[change.action] += 1;
     log.info(
-      { ...counts, errors: errors.length, specs: newSpecs.length, cpuMs: cpuMs() },
+      { ...counts, errors: errors.length, specFiles: newSpecs.size, cpuMs: cpuMs() },
       'reconciled',
     );
 

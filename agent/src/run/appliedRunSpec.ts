@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { RunSpec } from '../state/runSpec.js';
+import { isRunSpecKey, runSpecFile, runSpecKeyOf } from '../state/runSpecPath.js';
 import { specContentDigest } from '../state/specDigest.js';
 import {
   areRealDirectories,
@@ -37,32 +38,46 @@ function readJson(file: string, privateMode?: number): unknown {
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
+/** The spec of `name` in the spec file `key` of `namespace`, if it reads and looks whole. */
+function specInFile(
+  stateDir: string,
+  id: string,
+  namespace: string,
+  name: string,
+  key: string,
+): Record<string, unknown> | undefined {
+  try {
+    if (!areRealDirectories(directoryChain(stateDir, 'specs', namespace))) return undefined;
+  } catch {
+    return undefined;
+  }
+  const file = readJson(runSpecFile(stateDir, namespace, key), 0o600);
+  if (!isRecord(file) || file.version !== 1 || !isRecord(file.specs)) return undefined;
+  const spec = file.specs[name];
+  if (!isRecord(spec) || spec.version !== 1 || spec.id !== id) return undefined;
+  return spec;
+}
+
 /**
- * The spec at `revision`, as the scheduler entry names it: no inventory to read (it lists every
- * job, megabytes for thousands). The file is the agent's own (0600 in a 0700 directory, written
- * whole after validation); a truncated or foreign file fails these checks and goes the slow way.
+ * The spec in the file the scheduler entry names (`--spec KEY`): no inventory to read (it lists
+ * every job, megabytes for thousands). The file is the agent's own (0600 in a 0700 directory,
+ * written whole after validation); a truncated or foreign file fails these checks and goes the
+ * slow way.
  */
 function namedRunSpec(
   stateDir: string,
   id: string,
   namespace: string,
   name: string,
-  revision: string,
+  key: string,
 ): RunSpec | undefined {
-  try {
-    if (!areRealDirectories(directoryChain(stateDir, 'specs', namespace, name))) return undefined;
-  } catch {
-    return undefined;
-  }
-  const spec = readJson(path.join(stateDir, 'specs', namespace, name, `${revision}.json`), 0o600);
-  const valid =
-    isRecord(spec) &&
-    spec.version === 1 &&
-    spec.id === id &&
-    spec.revision === revision &&
+  const spec = specInFile(stateDir, id, namespace, name, key);
+  const whole =
+    spec !== undefined &&
+    typeof spec.revision === 'string' &&
     isRecord(spec.native) &&
     (typeof spec.command === 'string' || Array.isArray(spec.command));
-  return valid ? (spec as RunSpec) : undefined;
+  return whole ? (spec as RunSpec) : undefined;
 }
 
 /** The spec as applied, when the fast path can vouch for it; undefined otherwise. */
@@ -77,20 +92,16 @@ function fastRunSpec(
     return undefined;
   const entry = inventory.jobs[id];
   if (!isRecord(entry)) return undefined;
-  const { revision, specDigest } = entry;
+  const { revision, specDigest, job } = entry;
   if (typeof revision !== 'string' || !revisionPattern.test(revision)) return undefined;
   if (typeof specDigest !== 'string' || entry.namespace !== namespace || entry.name !== name) {
     return undefined;
   }
-  try {
-    if (!areRealDirectories(directoryChain(stateDir, 'specs', namespace, name))) return undefined;
-  } catch {
-    return undefined;
-  }
-  const spec = readJson(path.join(stateDir, 'specs', namespace, name, `${revision}.json`), 0o600);
-  if (!isRecord(spec) || spec.version !== 1 || spec.id !== id || spec.revision !== revision) {
-    return undefined;
-  }
+  const specKey = isRecord(job) && typeof job.specKey === 'string' ? job.specKey : undefined;
+  const key = runSpecKeyOf({ name, revision, job: { specKey } });
+  if (!isRunSpecKey(key)) return undefined;
+  const spec = specInFile(stateDir, id, namespace, name, key);
+  if (spec === undefined || spec.revision !== revision) return undefined;
   return specContentDigest(spec) === specDigest ? (spec as RunSpec) : undefined;
 }
 
@@ -98,18 +109,18 @@ function fastRunSpec(
 export async function readAppliedRunSpec(
   stateDir: string,
   id: string,
-  revision?: string,
+  specKey?: string,
 ): Promise<RunSpec | string> {
   const match = jobId.exec(id);
   if (match === null) return `"${id}" is not a job id; give namespace/name, e.g. production/backup`;
   const [, namespace = '', , name = ''] = match;
-  if (revision !== undefined && !revisionPattern.test(revision)) {
-    return `"${revision}" is not a revision (7 to 64 hex digits); the scheduler entry that started this run is damaged: run cronfleet-agent sync --once --state-dir ${stateDir} to rewrite it`;
+  if (specKey !== undefined && !isRunSpecKey(specKey)) {
+    return `"${specKey}" is not the key of a run-spec file; the scheduler entry that started this run is damaged: run cronfleet-agent sync --once --state-dir ${stateDir} to rewrite it`;
   }
   const fast =
-    revision === undefined
+    specKey === undefined
       ? fastRunSpec(stateDir, id, namespace, name)
-      : namedRunSpec(stateDir, id, namespace, name, revision);
+      : namedRunSpec(stateDir, id, namespace, name, specKey);
   if (fast !== undefined) return fast;
 
   // The bundle (npm run bundle -w agent) keeps this import external: dist/fast/runFastPath.js
@@ -130,17 +141,26 @@ export async function readAppliedRunSpec(
       : describeStateFileError(store.inventoryFile, error);
   }
   const listed = inventory?.jobs[id];
-  // A named revision is run as named (the scheduler may fire while a sync moves on).
-  const entry = listed !== undefined && revision !== undefined ? { ...listed, revision } : listed;
+  // A named spec file is read as named (the scheduler may fire while a sync moves on); its key
+  // starts with the revision the spec was written at.
+  const entry =
+    listed !== undefined && specKey !== undefined
+      ? {
+          ...listed,
+          revision: specKey.split(/[._]/)[0] ?? listed.revision,
+          job: { ...listed.job, specKey },
+        }
+      : listed;
   if (entry === undefined) {
     return inventory === undefined
       ? `job ${id} is not installed: no job is installed in the state directory ${stateDir} (it has no inventory.json). Check the --state-dir of the scheduler entry that started this run, or install the jobs with: cronfleet-agent sync --once --state-dir ${stateDir}`
       : `job ${id} is not installed by the agent of ${stateDir}: its inventory does not list it. See what is installed with: cronfleet-agent status --state-dir ${stateDir}; a scheduler entry left over from a removed job can be deleted`;
   }
-  let specFile = path.join(store.specsDir, namespace, name, `${entry.revision}.json`);
+  const key = runSpecKeyOf(entry);
+  let specFile = runSpecFile(stateDir, namespace, key);
   try {
-    specFile = store.specFile(entry.namespace, entry.name, entry.revision);
-    const spec = await store.readRunSpec(entry.namespace, entry.name, entry.revision);
+    specFile = store.specFile(entry.namespace, entry.name, entry.revision, key);
+    const spec = await store.readRunSpec(entry.namespace, entry.name, entry.revision, key);
     if (spec !== undefined) return spec;
   } catch (error) {
     if (!(error instanceof StateError)) return describeStateFileError(specFile, error);

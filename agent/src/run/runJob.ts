@@ -77,14 +77,14 @@ export interface RunJobOptions {
   stateDir: string;
   /** How the applied spec is read; default readAppliedRunSpec (appliedRunSpec.ts). */
   readRunSpec?:
-    ((stateDir: string, id: string, revision?: string) => Promise<RunSpec | string>) | undefined;
+    ((stateDir: string, id: string, specKey?: string) => Promise<RunSpec | string>) | undefined;
   /** `namespace/name` */
   id: string;
   /**
-   * The revision of the spec to run, as the scheduler entry names it (`--revision`): read without
-   * the inventory. Absent (a manual run, an older entry): the inventory's.
+   * The key of the file holding the spec to run, as the scheduler entry names it (`--spec`): read
+   * without the inventory. Absent (a manual run, an older entry): the inventory's.
    */
-  revision?: string | undefined;
+  specKey?: string | undefined;
   /** A manual run ("run now"): no skip rule, runs even while suspended; trigger `manual`. */
   manual: boolean;
   /** Set by the embedded scheduler, which applied the skip rule itself. */
@@ -133,7 +133,7 @@ export async function runJob(options: RunJobOptions): Promise<RunOutcome> {
     spec = await (options.readRunSpec ?? readAppliedRunSpec)(
       options.stateDir,
       options.id,
-      options.revision,
+      options.specKey,
     );
   } catch (error) {
     spec = `cannot read the run spec of ${options.id}: ${(error as Error).message}`;

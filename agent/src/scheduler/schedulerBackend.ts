@@ -35,8 +35,8 @@ export interface ScheduledJob {
    * own user (a different user is rejected by the planner before apply).
    */
   user: string | undefined;
-  /** The revision of the job's run spec as applied: the wrapper reads that spec (`--revision`). */
-  revision?: string | undefined;
+  /** The key of the file holding the job's run spec (runSpecPath.ts): the wrapper reads it. */
+  specKey?: string | undefined;
 }
 
 /** What an apply changed, for logs and the sync report. */

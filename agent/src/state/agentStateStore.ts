@@ -1,10 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Condition, ManifestErrorReport, SchedulerBackendName } from '@cronfleet/core/contract';
 import { z } from 'zod';
 import { writeFileAtomically, writeFilesAtomically } from './atomicFile.js';
 import { RunSpec } from './runSpec.js';
+import {
+  isRunSpecKey,
+  runSpecFile,
+  runSpecFolder,
+  runSpecKeyOf,
+  runSpecKeyOfFile,
+  singleRunSpecKey,
+} from './runSpecPath.js';
 import {
   areRealDirectories,
   directoryChain,
@@ -19,9 +27,9 @@ import {
  *   agent-id                          this installation's owner id (carried by crontab markers)
  *   inventory.json                    what the agent installed: the only list it may prune from
  *   status.json                       conditions, revisions, errors, the failure memory
- *   specs/<namespace>/<name>/<rev>.json   each job's run spec as applied, keyed by the revision
- *                                     that last changed it (a job a commit leaves as it was keeps
- *                                     its file: a one-job change writes one spec)
+ *   specs/<namespace>/<key>.json     the run specs as applied, packed (runSpecPath.ts); a job a
+ *                                     commit leaves as it was keeps its spec, its revision and
+ *                                     its file: a one-job change writes one spec
  *   repository/                       the Git checkout (owned by the Git sync)
  *
  * Every file is written atomically; a file that does not parse is an error that names it and is
@@ -35,8 +43,8 @@ export const ScheduledJobRecord = z.object({
   schedule: RunSpec.shape.native,
   suspended: z.boolean(),
   user: z.string().optional(),
-  /** The revision of the run spec the wrapper runs (its file name); absent in older inventories. */
-  revision: z.string().optional(),
+  /** The key of the file holding the job's run spec (runSpecPath.ts); absent in older ones. */
+  specKey: z.string().optional(),
 });
 
 /**
@@ -113,6 +121,19 @@ export const emptyStatus: AgentStatus = {
   lastSyncAt: null,
   schedulerFingerprint: null,
 };
+
+/** A file of run specs (runSpecPath.ts). */
+export const RunSpecFile = z.object({
+  version: z.literal(1),
+  specs: z.record(z.string(), RunSpec),
+});
+
+/** Specs of one namespace to write into one file. */
+export interface RunSpecBatch {
+  namespace: string;
+  key: string;
+  specs: readonly RunSpec[];
+}
 
 export class StateError extends Error {
   override readonly name = 'StateError';
@@ -211,90 +232,139 @@ export class AgentStateStore {
     await writeFileAtomically(this.statusFile, `${JSON.stringify(status, null, 2)}\n`);
   }
 
-  specFile(namespace: string, name: string, revision: string): string {
+  /** The file of a job's run spec: `key` as its entry names it, else its spec alone. */
+  specFile(
+    namespace: string,
+    name: string,
+    revision: string,
+    key = singleRunSpecKey(name, revision),
+  ): string {
     if (
       !pathSafeSegment.test(namespace) ||
       !pathSafeSegment.test(name) ||
-      !revisionSegment.test(revision)
+      !revisionSegment.test(revision) ||
+      !isRunSpecKey(key)
     ) {
       throw new StateError(`no run spec path for ${namespace}/${name} at ${revision}`);
     }
-    return path.join(this.specsDir, namespace, name, `${revision}.json`);
+    return runSpecFile(this.stateDir, namespace, key);
   }
 
-  /** Mode 0600: a run spec holds the job's env values. Its folders are never symbolic links. */
+  /** Writes one spec alone. Mode 0600: a run spec holds the job's env values. */
   async writeRunSpec(spec: RunSpec): Promise<void> {
-    await this.writeRunSpecs([spec]);
+    await this.writeRunSpecFiles([
+      { namespace: spec.namespace, key: singleRunSpecKey(spec.name, spec.revision), specs: [spec] },
+    ]);
   }
 
-  /** Writes run specs durably, in batches (writeFilesAtomically); see writeRunSpec. */
-  async writeRunSpecs(specs: readonly RunSpec[]): Promise<void> {
-    const files = specs.map((spec) => {
-      const file = this.specFile(spec.namespace, spec.name, spec.revision);
-      ensureRealDirectories(directoryChain(this.stateDir, 'specs', spec.namespace, spec.name));
-      return { file, content: `${JSON.stringify(spec)}\n`, mode: 0o600 };
+  /**
+   * Writes files of run specs durably, in batches (writeFilesAtomically), mode 0600: specs hold
+   * the jobs' env values. Their folders are never symbolic links.
+   */
+  async writeRunSpecFiles(batches: readonly RunSpecBatch[]): Promise<void> {
+    const checked = new Set<string>();
+    const files = batches.map(({ namespace, key, specs }) => {
+      const file = this.specFile(namespace, specs[0]?.name ?? '', specs[0]?.revision ?? '', key);
+      const chain = directoryChain(this.stateDir, 'specs', namespace);
+      // Each folder is checked once per call: thousands of jobs share a few namespaces.
+      ensureRealDirectories(chain.filter((directory) => !checked.has(directory)));
+      for (const directory of chain) checked.add(directory);
+      const content = {
+        version: 1,
+        specs: Object.fromEntries(specs.map((spec) => [spec.name, spec])),
+      };
+      return { file, content: `${JSON.stringify(content)}\n`, mode: 0o600 };
     });
     await writeFilesAtomically(files);
   }
 
+  /** The run spec of a job at `revision`, from the file `key` names (default: its spec alone). */
   async readRunSpec(
     namespace: string,
     name: string,
     revision: string,
+    key?: string,
   ): Promise<RunSpec | undefined> {
-    const file = this.specFile(namespace, name, revision);
-    if (!areRealDirectories(directoryChain(this.stateDir, 'specs', namespace, name))) {
+    const file = this.specFile(namespace, name, revision, key);
+    if (!areRealDirectories(directoryChain(this.stateDir, 'specs', namespace))) {
       return undefined;
     }
-    return this.readJson(file, RunSpec);
+    const spec = (await this.readJson(file, RunSpecFile))?.specs[name];
+    return spec?.revision === revision && spec.namespace === namespace ? spec : undefined;
   }
 
   /**
-   * Removes run specs that the inventory no longer points at, keeping `keepPrevious` older
-   * revisions per job so that a wrapper that read the inventory a moment ago still finds its
-   * spec. Specs of jobs no longer installed go entirely. With `only`, just those jobs' folders
-   * are looked at (the ones a tick added, changed or removed); without, every folder.
+   * The run specs the entries say are applied, each file read once (a file holds up to 64):
+   * by job id, the spec, or undefined when it is missing, or the error that reading its file met.
+   */
+  async readEntryRunSpecs(
+    entries: readonly InventoryEntry[],
+  ): Promise<Map<string, RunSpec | undefined | Error>> {
+    const files = new Map<string, Promise<z.infer<typeof RunSpecFile> | undefined | Error>>();
+    const specs = new Map<string, RunSpec | undefined | Error>();
+    for (const entry of entries) {
+      let file: string;
+      try {
+        file = this.specFile(entry.namespace, entry.name, entry.revision, runSpecKeyOf(entry));
+      } catch (error) {
+        specs.set(entry.id, error as Error);
+        continue;
+      }
+      let read = files.get(file);
+      if (read === undefined) {
+        read = (async () => {
+          if (!areRealDirectories(directoryChain(this.stateDir, 'specs', entry.namespace))) {
+            return undefined;
+          }
+          return this.readJson(file, RunSpecFile);
+        })().catch((error: unknown) => error as Error);
+        files.set(file, read);
+      }
+      const content = await read;
+      if (content instanceof Error) {
+        specs.set(entry.id, content);
+        continue;
+      }
+      const spec = content?.specs[entry.name];
+      specs.set(entry.id, spec?.revision === entry.revision ? spec : undefined);
+    }
+    return specs;
+  }
+
+  /**
+   * Removes the files of run specs that neither `inventory` nor `previous` (the inventory it
+   * replaced: a wrapper started a moment ago may still be reading its spec) points at. With
+   * `namespaces`, only those folders are looked at (the ones a tick wrote or removed from).
    */
   async pruneRunSpecs(
     inventory: Inventory,
-    keepPrevious = 1,
-    only?: ReadonlySet<string>,
+    previous?: Inventory,
+    namespaces?: ReadonlySet<string>,
   ): Promise<void> {
-    let namespaces: string[];
+    const kept = new Set<string>();
+    for (const entry of [
+      ...Object.values(inventory.jobs),
+      ...Object.values(previous?.jobs ?? {}),
+    ]) {
+      kept.add(`${entry.namespace}/${runSpecKeyOf(entry)}`);
+    }
+    let folders: string[];
     try {
-      namespaces = await readdir(this.specsDir);
+      folders = await readdir(this.specsDir);
     } catch (error) {
       if (isMissing(error)) return;
       throw error;
     }
-    for (const namespace of namespaces) {
-      if (only !== undefined && ![...only].some((id) => id.startsWith(`${namespace}/`))) continue;
-      const namespaceDir = path.join(this.specsDir, namespace);
-      for (const name of await readdir(namespaceDir)) {
-        if (only !== undefined && !only.has(`${namespace}/${name}`)) continue;
-        const jobDir = path.join(namespaceDir, name);
-        const entry = inventory.jobs[`${namespace}/${name}`];
-        if (entry === undefined) {
-          await rm(jobDir, { recursive: true, force: true });
-          continue;
-        }
-        const files = await readdir(jobDir, { withFileTypes: true });
-        const stale = files
-          .filter((file) => file.isFile() && file.name !== `${entry.revision}.json`)
-          .map((file) => file.name);
-        if (stale.length <= keepPrevious) continue;
-        const withTimes = await Promise.all(
-          stale.map(async (file) => {
-            const { mtimeMs } = await stat(path.join(jobDir, file));
-            return { file, mtimeMs };
-          }),
-        );
-        withTimes.sort((a, b) => b.mtimeMs - a.mtimeMs);
-        for (const { file } of withTimes.slice(keepPrevious)) {
-          await rm(path.join(jobDir, file), { force: true });
+    for (const namespace of folders) {
+      if (namespaces !== undefined && !namespaces.has(namespace)) continue;
+      const folder = runSpecFolder(this.stateDir, namespace);
+      for (const file of await readdir(folder)) {
+        const key = runSpecKeyOfFile(file);
+        if (key !== undefined && !kept.has(`${namespace}/${key}`)) {
+          await rm(path.join(folder, file), { force: true });
         }
       }
-      if ((await readdir(namespaceDir)).length === 0) await rm(namespaceDir, { recursive: true });
+      if ((await readdir(folder)).length === 0) await rm(folder, { recursive: true });
     }
   }
 }

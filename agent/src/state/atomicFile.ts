@@ -123,7 +123,10 @@ export async function writeFilesAtomically(files: readonly FileToWrite[]): Promi
       }
     }
   }
-  for (const directory of directories) await syncDirectory(directory);
+  const folders = [...directories];
+  for (let start = 0; start < folders.length; start += BATCH) {
+    await Promise.all(folders.slice(start, start + BATCH).map(syncDirectory));
+  }
 }
 
 function fsyncDescriptor(fd: number): Promise<void> {

@@ -53,7 +53,7 @@ export function commandContext(
       manual: false,
       scheduledAt: undefined,
       runId: undefined,
-      revision: undefined,
+      specKey: undefined,
       repoFlag: flags.repo,
     },
     stdout: stdout.text,

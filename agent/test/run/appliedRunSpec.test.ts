@@ -46,13 +46,15 @@ describe('readAppliedRunSpec', () => {
     const file = state.store.specFile('test', 'edited', spec.revision);
     // Edited by hand, still valid: the schemas accept it (digest no longer matches).
     const edited = { ...spec, command: 'echo edited' };
-    await writeFile(file, JSON.stringify(edited));
+    const specFile = (content: object) =>
+      JSON.stringify({ version: 1, specs: { edited: content } });
+    await writeFile(file, specFile(edited));
     expect(await readAppliedRunSpec(state.stateDir, 'test/edited')).toEqual(edited);
     // Broken: the store's finding, which names the file, and how to write it again.
     const rewrite = `Remove it (rm ${file}) and write it again with: cronfleet-agent sync --once --state-dir ${state.stateDir}`;
-    await writeFile(file, JSON.stringify({ ...spec, timeoutMs: -1 }));
+    await writeFile(file, specFile({ ...spec, timeoutMs: -1 }));
     expect(await readAppliedRunSpec(state.stateDir, 'test/edited')).toBe(
-      `the run spec of test/edited cannot be used: ${file} does not have the expected shape (timeoutMs: Too small: expected number to be >0). ${rewrite}`,
+      `the run spec of test/edited cannot be used: ${file} does not have the expected shape (specs.edited.timeoutMs: Too small: expected number to be >0). ${rewrite}`,
     );
     await writeFile(file, (await readFile(file, 'utf8')).slice(0, 20));
     expect(await readAppliedRunSpec(state.stateDir, 'test/edited')).toBe(

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobSpec, TestState } from './runFixtures.js';
+import { runSpecFile, singleRunSpecKey } from '../../src/state/runSpecPath.js';
 
 /**
  * What the run wrapper says when it cannot run a job, through the BUILT executable (what cron
@@ -125,11 +126,16 @@ describe.each(paths)('the built wrapper, %s', (via) => {
     expect(ran.stderr).toBe(
       `cronfleet-agent run: the run spec of test/damaged cannot be used: ${file} is not valid JSON. Remove it (rm ${file}) and write it again with: cronfleet-agent sync --once --state-dir ${state.stateDir}\n`,
     );
-    await writeFile(file, JSON.stringify({ ...jobSpec('damaged'), command: 42 }));
+    await writeFile(
+      file,
+      JSON.stringify({ version: 1, specs: { damaged: { ...jobSpec('damaged'), command: 42 } } }),
+    );
     ran = await runBin(via, state.stateDir, 'test/damaged');
     expect(ran.code).toBe(2);
     expectCleanMessage(ran.stderr);
-    expect(ran.stderr).toContain(`${file} does not have the expected shape (command: `);
+    expect(ran.stderr).toContain(
+      `${file} does not have the expected shape (specs.damaged.command: `,
+    );
     expect(ran.stderr).toContain(`Remove it (rm ${file}) and write it again with`);
   });
 
@@ -181,12 +187,10 @@ describe.skipIf(!isRoot)('the built wrapper as another user (root: a throwaway u
   it.each(paths)(
     'an unreadable run spec (chmod 000), %s: exit 2, says whose and how to fix',
     async (via) => {
-      const file = path.join(
+      const file = runSpecFile(
         stateDir,
-        'specs',
         'test',
-        'locked',
-        `${jobSpec('locked').revision}.json`,
+        singleRunSpecKey('locked', jobSpec('locked').revision),
       );
       const logCount = async () =>
         (await readdir(path.join(stateDir, 'logs', 'test', 'locked')).catch(() => [])).length;

@@ -133,7 +133,7 @@ const inventoryRequest: InventoryRequest = {
       suspended: false,
       monitoring: { graceSeconds: 600, maxRuntimeSeconds: 10_800, alertAfter: 2 },
       concurrencyPolicy: 'Forbid',
-      scheduler: 'cron-d',
+      scheduler: 'cron.d',
     },
   ],
   unmanaged: [{ schedule: '*/5 * * * *', command: '/usr/local/bin/legacy-sync.sh' }],

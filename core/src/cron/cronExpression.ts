@@ -236,8 +236,25 @@ function parseField(expression: string, text: string, spec: FieldSpec): number[]
   return [...values].sort((a, b) => a - b);
 }
 
+/**
+ * Expressions parsed before, by their text: a host's jobs share a few schedules, and an agent
+ * with thousands of jobs parses each several times (translation, rendering, verification). A
+ * CronSchedule is read-only, so one object serves every caller. Bounded: cleared when full.
+ */
+const parsedSchedules = new Map<string, CronSchedule>();
+const PARSED_SCHEDULES_LIMIT = 4096;
+
 /** Parses a cron expression; throws CronSyntaxError with a message that says where and how to fix. */
 export function parseCron(expression: string): CronSchedule {
+  const known = typeof expression === 'string' ? parsedSchedules.get(expression) : undefined;
+  if (known !== undefined) return known;
+  const parsed = parseCronText(expression);
+  if (parsedSchedules.size >= PARSED_SCHEDULES_LIMIT) parsedSchedules.clear();
+  parsedSchedules.set(expression, parsed);
+  return parsed;
+}
+
+function parseCronText(expression: string): CronSchedule {
   if (typeof expression !== 'string') {
     throw new CronSyntaxError(String(expression), 'a cron expression must be a string');
   }
