@@ -205,7 +205,7 @@ describe('a scheduled run', () => {
     };
     expect(await runJob({ ...common, id: 'test/absent' })).toEqual({
       kind: 'error',
-      message: 'job test/absent is not installed by this agent (see cronfleet-agent status)',
+      message: `job test/absent is not installed by the agent of ${state.stateDir}: its inventory does not list it. See what is installed with: cronfleet-agent status --state-dir ${state.stateDir}; a scheduler entry left over from a removed job can be deleted`,
       exitCode: 2,
     });
     expect((await runJob({ ...common, id: '../etc' })).exitCode).toBe(2);
