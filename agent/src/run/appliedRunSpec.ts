@@ -105,6 +105,14 @@ function fastRunSpec(
   return specContentDigest(spec) === specDigest ? (spec as RunSpec) : undefined;
 }
 
+/**
+ * How to get a damaged or missing spec back. A sync writes only the specs of jobs that changed
+ * (a job a commit left alone keeps its file), so `sync --once` alone would not; reinstalling
+ * writes them all.
+ */
+const rewriteSpecs = (stateDir: string) =>
+  `Restore it from a backup, or reinstall this agent's jobs, which writes every run spec again: cronfleet-agent uninstall --state-dir ${stateDir} && cronfleet-agent sync --once --state-dir ${stateDir}`;
+
 /** The run spec the inventory says is applied for `id` (`namespace/name`), or why there is none. */
 export async function readAppliedRunSpec(
   stateDir: string,
@@ -164,7 +172,7 @@ export async function readAppliedRunSpec(
     if (spec !== undefined) return spec;
   } catch (error) {
     if (!(error instanceof StateError)) return describeStateFileError(specFile, error);
-    return `the run spec of ${id} cannot be used: ${error.message.replace(/; restore it or remove it deliberately$/, '')}. Remove it (rm ${specFile}) and write it again with: cronfleet-agent sync --once --state-dir ${stateDir}`;
+    return `the run spec of ${id} cannot be used: ${error.message.replace(/; restore it or remove it deliberately$/, '')}. ${rewriteSpecs(stateDir)}`;
   }
-  return `the run spec of ${id} at revision ${entry.revision} is missing (${specFile}). Write it again with: cronfleet-agent sync --once --state-dir ${stateDir}`;
+  return `the run spec of ${id} at revision ${entry.revision} is missing (${specFile}). ${rewriteSpecs(stateDir)}`;
 }

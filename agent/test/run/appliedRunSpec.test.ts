@@ -51,7 +51,7 @@ describe('readAppliedRunSpec', () => {
     await writeFile(file, specFile(edited));
     expect(await readAppliedRunSpec(state.stateDir, 'test/edited')).toEqual(edited);
     // Broken: the store's finding, which names the file, and how to write it again.
-    const rewrite = `Remove it (rm ${file}) and write it again with: cronfleet-agent sync --once --state-dir ${state.stateDir}`;
+    const rewrite = `Restore it from a backup, or reinstall this agent's jobs, which writes every run spec again: cronfleet-agent uninstall --state-dir ${state.stateDir} && cronfleet-agent sync --once --state-dir ${state.stateDir}`;
     await writeFile(file, specFile({ ...spec, timeoutMs: -1 }));
     expect(await readAppliedRunSpec(state.stateDir, 'test/edited')).toBe(
       `the run spec of test/edited cannot be used: ${file} does not have the expected shape (specs.edited.timeoutMs: Too small: expected number to be >0). ${rewrite}`,
@@ -74,7 +74,7 @@ describe('readAppliedRunSpec', () => {
     const { rm } = await import('node:fs/promises');
     await rm(state.store.specFile('test', 'vanished', spec.revision));
     expect(await readAppliedRunSpec(state.stateDir, 'test/vanished')).toBe(
-      `the run spec of test/vanished at revision ${spec.revision} is missing (${state.store.specFile('test', 'vanished', spec.revision)}). Write it again with: cronfleet-agent sync --once --state-dir ${state.stateDir}`,
+      `the run spec of test/vanished at revision ${spec.revision} is missing (${state.store.specFile('test', 'vanished', spec.revision)}). Restore it from a backup, or reinstall this agent's jobs, which writes every run spec again: cronfleet-agent uninstall --state-dir ${state.stateDir} && cronfleet-agent sync --once --state-dir ${state.stateDir}`,
     );
   });
 });

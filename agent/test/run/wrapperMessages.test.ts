@@ -124,7 +124,7 @@ describe.each(paths)('the built wrapper, %s', (via) => {
     expect(ran.code).toBe(2);
     expectCleanMessage(ran.stderr);
     expect(ran.stderr).toBe(
-      `cronfleet-agent run: the run spec of test/damaged cannot be used: ${file} is not valid JSON. Remove it (rm ${file}) and write it again with: cronfleet-agent sync --once --state-dir ${state.stateDir}\n`,
+      `cronfleet-agent run: the run spec of test/damaged cannot be used: ${file} is not valid JSON. Restore it from a backup, or reinstall this agent's jobs, which writes every run spec again: cronfleet-agent uninstall --state-dir ${state.stateDir} && cronfleet-agent sync --once --state-dir ${state.stateDir}\n`,
     );
     await writeFile(
       file,
@@ -136,7 +136,7 @@ describe.each(paths)('the built wrapper, %s', (via) => {
     expect(ran.stderr).toContain(
       `${file} does not have the expected shape (specs.damaged.command: `,
     );
-    expect(ran.stderr).toContain(`Remove it (rm ${file}) and write it again with`);
+    expect(ran.stderr).toContain(`reinstall this agent's jobs, which writes every run spec again`);
   });
 
   it('a start that is not a fire time: silent with exit 0 under cron, no run', async () => {
