@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createCronfleetClient, type Condition } from '@cronfleet/core/api';
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../../backend/test/agentTestCalls.js';
 import { seedEnrollmentToken, seedOrganization, seedUser } from '../../../backend/test/seed.js';
 import { startTestApp, type TestApp } from '../../../backend/test/testApp.js';
@@ -33,8 +33,6 @@ import {
  * The agent's link to the real backend (in-process, PGlite or DATABASE_URL): heartbeats and the
  * inventory as the API then shows them, the loop through a backend outage, and revocation.
  */
-
-vi.setConfig({ hookTimeout: 90_000, testTimeout: 30_000 });
 
 const repositoryUrl = 'https://git.example.com/platform/jobs.git';
 
@@ -287,7 +285,7 @@ describe('the heartbeat loop', () => {
       expect(agentLink.inventoryDirty).toBe(false);
     } finally {
       controller.abort();
-      await proxy.down();
+      await proxy.close();
     }
     expect(await loop).toEqual({ reason: 'stopped' });
     expect(revoked).toEqual([]);

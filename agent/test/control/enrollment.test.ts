@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CronfleetApiError, createCronfleetClient } from '@cronfleet/core/api';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../../backend/test/agentTestCalls.js';
 import { seedEnrollmentToken, seedOrganization, seedUser } from '../../../backend/test/seed.js';
 import { startTestApp, type TestApp } from '../../../backend/test/testApp.js';
@@ -16,8 +16,6 @@ import { commandContext } from './controlFixtures.js';
  * `cronfleet-agent enroll` against the real backend, started in-process (PGlite, or PostgreSQL
  * when DATABASE_URL is set): the token file, the agent id, re-enrollment, organizations.
  */
-
-vi.setConfig({ hookTimeout: 90_000, testTimeout: 30_000 });
 
 let app: TestApp;
 let root: string;

@@ -7,11 +7,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ListRunsResponse, RunDetail } from '@cronfleet/core/api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { seedEnrollmentToken, seedOrganization, seedUser } from '../../../backend/test/seed.js';
 import { startTestApp, type TestApp } from '../../../backend/test/testApp.js';
 import { crontabMarkers } from '../../src/scheduler/crontabDocument.js';
 import { makeTempDir, ServedRepository } from '../git/gitFixtures.js';
+import {
+  describeNeeding,
+  executable,
+  onLinux,
+  preconditionFrom,
+  runningAsRoot,
+} from '../requireRoot.js';
 
 /**
  * The whole loop with a real cron daemon: a manifest committed to a served repository →
@@ -67,14 +74,12 @@ function blockedForOthers(file: string): string | undefined {
   return undefined;
 }
 
-/** Why this file cannot run here, or undefined. Evaluated at collection time. */
-function skipReason(): string | undefined {
-  if (process.platform !== 'linux') return 'needs Linux (a Vixie/Debian cron daemon)';
-  if (process.getuid?.() !== 0) {
-    return 'needs root: it creates a throwaway user and may start a cron daemon';
-  }
-  if (!existsSync(cronDaemonBinary)) return `no cron daemon at ${cronDaemonBinary}`;
-  if (!existsSync(crontabBinary)) return `no crontab binary at ${crontabBinary}`;
+/**
+ * Why a throwaway user could not run the built agent, or undefined. Evaluated at collection
+ * time, and only where the other preconditions hold.
+ */
+function blockedForThrowawayUser(): string | undefined {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return undefined;
   const fromAgent = createRequire(agentBin);
   const needed = [process.execPath, agentBin, agentDist, os.tmpdir()];
   for (const dependency of ['@cronfleet/core/api', 'pino', 'yaml', 'zod', 'simple-git', 'croner']) {
@@ -91,7 +96,14 @@ function skipReason(): string | undefined {
   return undefined;
 }
 
-const skip = skipReason();
+/** Linux for a Vixie/Debian cron daemon; root, as it creates a throwaway user and may start cron. */
+const preconditions = [
+  onLinux,
+  runningAsRoot,
+  executable(cronDaemonBinary, 'cron'),
+  executable(crontabBinary, 'cron'),
+  preconditionFrom(blockedForThrowawayUser()),
+];
 
 interface Ran {
   code: number | null;
@@ -138,11 +150,9 @@ function processesOf(uid: number): number[] {
   return pids;
 }
 
-describe.skipIf(skip !== undefined)(
-  skip === undefined
-    ? 'a real cron daemon fires the installed line; the check-in reaches the API'
-    : `a real cron daemon end to end (skipped: ${skip})`,
-  { timeout: 100_000 },
+describeNeeding(
+  preconditions,
+  'a real cron daemon fires the installed line; the check-in reaches the API',
   () => {
     const user = `cronfleet-e2e-${randomBytes(4).toString('hex')}`;
     const echoed = `cron-e2e-${randomBytes(6).toString('hex')}`;
@@ -423,4 +433,6 @@ describe.skipIf(skip !== undefined)(
       expect([detail.outputHead, detail.outputTail]).toEqual([`${echoed}\n`, '']);
     });
   },
+  // A cron daemon fires at a minute's boundary: up to a minute's wait, then the run and its drain.
+  { timeout: 100_000 },
 );

@@ -32,8 +32,9 @@ function repository(overrides: Partial<GitSourceOptions> = {}): GitRepository {
     ref: { kind: 'branch', name: 'main' },
     checkoutDir,
     environment: process.env,
-    timeoutMs: 20_000,
-    stallTimeoutMs: 10_000,
+    // Deadlines only against a git that hangs: well past a slow fetch on a busy machine.
+    timeoutMs: 50_000,
+    stallTimeoutMs: 40_000,
     ...overrides,
   });
 }

@@ -1,15 +1,16 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { GitRepository, type GitSourceOptions } from '../../src/git/gitRepository.js';
 import { GitSyncError } from '../../src/git/gitSyncError.js';
+import { describeNeeding, executable, runningAsRoot } from '../requireRoot.js';
 import { makeTempDir, readWorkTree, removeDir, ServedRepository } from './gitFixtures.js';
 
 /**
@@ -19,13 +20,11 @@ import { makeTempDir, readWorkTree, removeDir, ServedRepository } from './gitFix
  */
 const execFileAsync = promisify(execFile);
 const SSHD = '/usr/sbin/sshd';
-const isRoot = process.getuid?.() === 0;
-const canRunSshd = isRoot && existsSync(SSHD);
 
 let tempDir: string;
 let served: ServedRepository;
 let tipSha: string;
-let sshd: ChildProcess | undefined;
+let sshd: { port: number; stop: () => Promise<void> } | undefined;
 let port: number;
 let keyFile: string;
 let strangerKeyFile: string;
@@ -33,29 +32,33 @@ let knownHosts: string;
 let wrongKnownHosts: string;
 let stateCounter = 0;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port: free } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return free;
-}
-
-async function waitForPort(target: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(target, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`sshd did not listen on port ${target}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+/**
+ * sshd in inetd mode (`sshd -i`) behind a listener that the test binds on port 0: each
+ * connection gets its own sshd on that socket. The port is the listener's from the start, so
+ * there is no window in which another process could take it (as there is when a free port is
+ * probed and then handed to a daemon to bind).
+ */
+async function startSshd(config: string): Promise<{ port: number; stop: () => Promise<void> }> {
+  const sessions = new Set<ChildProcess>();
+  let errors = '';
+  const server = createServer({ pauseOnConnect: true }, (socket) => {
+    const session = spawn(SSHD, ['-i', '-e', '-f', config], { stdio: [socket, socket, 'pipe'] });
+    // The child has its own copy of the socket.
+    socket.destroy();
+    sessions.add(session);
+    session.stderr?.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+    session.once('exit', () => sessions.delete(session));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as AddressInfo).port,
+    stop: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const session of sessions) session.kill('SIGTERM');
+      if (errors.trim() !== '') process.stderr.write(`sshd said: ${errors}`);
+    },
+  };
 }
 
 async function keygen(file: string): Promise<string> {
@@ -63,8 +66,9 @@ async function keygen(file: string): Promise<string> {
   return (await readFile(`${file}.pub`, 'utf8')).trim();
 }
 
-describe.skipIf(!canRunSshd)(
-  'GitRepository over SSH (needs root and openssh-server for a local sshd)',
+describeNeeding(
+  [runningAsRoot, executable(SSHD, 'openssh-server')],
+  'GitRepository over SSH (a local sshd: root and openssh-server)',
   () => {
     beforeAll(async () => {
       tempDir = await makeTempDir('git-ssh');
@@ -83,20 +87,10 @@ describe.skipIf(!canRunSshd)(
       await keygen(strangerKeyFile);
       await writeFile(path.join(sshDir, 'authorized_keys'), `${clientKey}\n`, { mode: 0o600 });
 
-      port = await freePort();
-      const [hostKeyType, hostKeyData] = hostKey.split(' ');
-      const [otherType, otherData] = otherHostKey.split(' ');
-      knownHosts = path.join(keysDir, 'known_hosts');
-      wrongKnownHosts = path.join(keysDir, 'wrong_known_hosts');
-      await writeFile(knownHosts, `[127.0.0.1]:${port} ${hostKeyType} ${hostKeyData}\n`);
-      await writeFile(wrongKnownHosts, `[127.0.0.1]:${port} ${otherType} ${otherData}\n`);
-
       const config = path.join(sshDir, 'sshd_config');
       await writeFile(
         config,
         [
-          `Port ${port}`,
-          'ListenAddress 127.0.0.1',
           `HostKey ${path.join(sshDir, 'host_key')}`,
           `PidFile ${path.join(sshDir, 'sshd.pid')}`,
           `AuthorizedKeysFile ${path.join(sshDir, 'authorized_keys')}`,
@@ -113,20 +107,18 @@ describe.skipIf(!canRunSshd)(
       );
       // Debian's unit creates the privilege separation directory at boot; so does this test.
       await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
-      sshd = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let sshdErrors = '';
-      sshd.stderr?.on('data', (chunk: Buffer) => (sshdErrors += chunk.toString()));
-      await waitForPort(port, 5_000).catch((error: unknown) => {
-        throw new Error(`${String(error)}: ${sshdErrors}`);
-      });
+      sshd = await startSshd(config);
+      port = sshd.port;
+      const [hostKeyType, hostKeyData] = hostKey.split(' ');
+      const [otherType, otherData] = otherHostKey.split(' ');
+      knownHosts = path.join(keysDir, 'known_hosts');
+      wrongKnownHosts = path.join(keysDir, 'wrong_known_hosts');
+      await writeFile(knownHosts, `[127.0.0.1]:${port} ${hostKeyType} ${hostKeyData}\n`);
+      await writeFile(wrongKnownHosts, `[127.0.0.1]:${port} ${otherType} ${otherData}\n`);
     });
 
     afterAll(async () => {
-      if (sshd !== undefined && sshd.exitCode === null) {
-        const exited = new Promise((resolve) => sshd?.once('exit', resolve));
-        sshd.kill('SIGTERM');
-        await exited;
-      }
+      await sshd?.stop();
       await removeDir(tempDir);
     });
 
@@ -138,8 +130,9 @@ describe.skipIf(!canRunSshd)(
         checkoutDir: path.join(tempDir, `state-${stateCounter}`, 'repository'),
         credentials: { kind: 'ssh', privateKeyFile: keyFile, knownHostsFile: knownHosts },
         environment: process.env,
-        timeoutMs: 20_000,
-        stallTimeoutMs: 10_000,
+        // Deadlines only against a git that hangs: well past a slow fetch on a busy machine.
+        timeoutMs: 50_000,
+        stallTimeoutMs: 40_000,
         ...overrides,
       });
     }

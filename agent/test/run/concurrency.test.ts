@@ -35,7 +35,7 @@ const readPid = async (file: string) => {
 };
 
 // Each wrapper process compiles its TypeScript through tsx first: seconds on a loaded machine.
-describe('concurrencyPolicy', { timeout: 28_000 }, () => {
+describe('concurrencyPolicy', () => {
   it('Forbid: of five wrappers started at once, exactly one runs; four record skipped', async () => {
     const ran = path.join(marks, 'forbid-ran');
     const release = path.join(marks, 'forbid-release');

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isProcessRunning } from '../../src/run/processGroup.js';
 import { retryDelayMs, runJob, type RunJobOptions } from '../../src/run/runJob.js';
 import type { RunSpec } from '../../src/state/runSpec.js';
+import { itNeeding, runningAsRoot } from '../requireRoot.js';
 import {
   finishes,
   jobSpec,
@@ -124,7 +125,8 @@ describe('a scheduled run', () => {
     expect(finishes(third)[0]?.outputHead).toBe(`${state.root}\n${state.root}\n`);
   });
 
-  it.skipIf(process.getuid?.() !== 0)(
+  itNeeding(
+    [runningAsRoot],
     'runs as spec.user when the wrapper is root (needs root)',
     async () => {
       const { checkIns } = await run({

@@ -22,7 +22,7 @@ beforeAll(async () => {
 afterAll(() => state.remove());
 
 // Each wrapper process compiles its TypeScript through tsx first: seconds on a loaded machine.
-describe('the wrapper process', { timeout: 25_000 }, () => {
+describe('the wrapper process', () => {
   it("exits with the job's own exit code: 0, 1, and 137 for a KILL", async () => {
     const wrappers = ['exit-0', 'exit-1', 'killed'].map((name) =>
       spawnWrapper(state, `test/${name}`),

@@ -13,10 +13,11 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { CrontabBackend, type CrontabBackendOptions } from '../../src/scheduler/crontabBackend.js';
 import { crontabMarkers } from '../../src/scheduler/crontabDocument.js';
 import { SchedulerError, type ScheduledJob } from '../../src/scheduler/schedulerBackend.js';
+import { describeNeeding, executable, runningAsRoot, skipOrFail } from '../requireRoot.js';
 import { argumentsPrintedBy, printfArgv } from './cronLineSemantics.js';
 
 /**
@@ -25,10 +26,8 @@ import { argumentsPrintedBy, printfArgv } from './cronLineSemantics.js';
  * these tests check what is installed, byte for byte.
  */
 
-const isRoot = process.getuid?.() === 0;
 const crontabBinary = '/usr/bin/crontab';
 const spoolDirectory = '/var/spool/cron/crontabs';
-const canRun = isRoot && existsSync(crontabBinary);
 
 const user = `cronfleet-t-${randomBytes(4).toString('hex')}`;
 const runCommand = (job: ScheduledJob): string[] => [
@@ -157,355 +156,368 @@ const foreign =
   otherAgentBlock +
   '   # indented comment\n';
 
-describe.skipIf(!canRun)('crontab backend on the real crontab (root: a throwaway user)', () => {
-  beforeAll(() => {
-    scratch = mkdtempSync(path.join(os.tmpdir(), 'cronfleet-crontab-'));
-    execFileSync('useradd', ['--no-create-home', user]);
-  });
-
-  afterAll(() => {
-    spawnSync(crontabBinary, ['-u', user, '-r']);
-    spawnSync('userdel', [user]);
-    if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
-  });
-
-  beforeEach(() => setCrontab(null));
-
-  it('installs, reads back, leaves alone when unchanged, and uninstalls to "no crontab"', async () => {
-    const jobs = [
-      job('reports/daily', { schedule: { expression: '@daily', timezone: 'UTC', exact: true } }),
-      job('production/backup'),
-    ];
-    const cron = backend();
-    expect(await cron.observe()).toEqual(new Map());
-    expect(await cron.apply(jobs, new Set())).toEqual({ written: true });
-    expect(crontabText()).toBe(`${begin}\n${backupLines}${reportLines}${end}\n`);
-    expect(await cron.observe()).toEqual(
-      new Map([
-        ['production/backup', cron.render(jobs[1] as ScheduledJob)],
-        ['reports/daily', cron.render(jobs[0] as ScheduledJob)],
-      ]),
-    );
-    expect(await cron.apply(jobs, new Set(['production/backup', 'reports/daily']))).toEqual({
-      written: false,
+describeNeeding(
+  [runningAsRoot, executable(crontabBinary, 'cron')],
+  'crontab backend on the real crontab (root: a throwaway user)',
+  () => {
+    beforeAll(() => {
+      scratch = mkdtempSync(path.join(os.tmpdir(), 'cronfleet-crontab-'));
+      execFileSync('useradd', ['--no-create-home', user]);
     });
-    expect(await cron.uninstall(new Set(['production/backup', 'reports/daily']))).toEqual({
-      written: true,
+
+    afterAll(() => {
+      spawnSync(crontabBinary, ['-u', user, '-r']);
+      spawnSync('userdel', [user]);
+      if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
     });
-    expect(crontabBytes()).toBeNull();
-    expect(await cron.uninstall(new Set(['production/backup']))).toEqual({ written: false });
-  });
 
-  it("keeps every foreign byte (CRLF, %, unicode, comments, another agent's block) across install, update and uninstall", async () => {
-    setCrontab(foreign);
-    const cron = backend();
-    await cron.apply([job('production/backup')], new Set());
-    expect(crontabText()).toBe(`${foreign}${begin}\n${backupLines}${end}\n`);
+    beforeEach(() => setCrontab(null));
 
-    // Text after the block stays after it; updates happen in place.
-    setCrontab(`${crontabText() ?? ''}# added later by hand\n`);
-    const suspended = job('production/backup', { suspended: true });
-    await cron.apply(
-      [
-        suspended,
+    it('installs, reads back, leaves alone when unchanged, and uninstalls to "no crontab"', async () => {
+      const jobs = [
         job('reports/daily', { schedule: { expression: '@daily', timezone: 'UTC', exact: true } }),
-      ],
-      new Set(['production/backup']),
-    );
-    expect(crontabText()).toBe(
-      `${foreign}${begin}\n# cronfleet-job: production/backup\n#suspended by cronfleet: ${backupLines.split('\n')[1]}\n${reportLines}${end}\n# added later by hand\n`,
-    );
-    expect((await cron.observe()).get('production/backup')).toBe(cron.render(suspended));
-
-    await cron.uninstall(new Set(['production/backup', 'reports/daily']));
-    expect(crontabText()).toBe(`${foreign}# added later by hand\n`);
-
-    // The other agent still finds its block intact.
-    const other = backend({ ownerId: 'agent-b' });
-    expect([...(await other.observe()).keys()]).toEqual(['other/job']);
-  });
-
-  it('never rewrites a crontab it has nothing to do in, even one without a final newline', async () => {
-    setCrontab('A=1\n# no final newline');
-    const before = crontabBytes();
-    expect(await backend().apply([], new Set(['gone/job']))).toEqual({ written: false });
-    expect(await backend().uninstall(new Set(['gone/job']))).toEqual({ written: false });
-    expect(crontabBytes()).toEqual(before);
-  });
-
-  it('adds the final newline crontab(1) insists on only when it has to write', async () => {
-    setCrontab('A=1\n# no final newline');
-    const cron = backend();
-    await cron.apply([job('production/backup')], new Set());
-    expect(crontabText()).toBe(`A=1\n# no final newline\n${begin}\n${backupLines}${end}\n`);
-    await cron.uninstall(new Set(['production/backup']));
-    expect(crontabText()).toBe('A=1\n# no final newline\n');
-  });
-
-  it('removes only owned entries; an entry the inventory does not list stays byte for byte', async () => {
-    const hand = '# cronfleet-job: legacy/job\n15 3 * * * /usr/bin/node /old.js run legacy/job\n';
-    setCrontab(`${begin}\n${hand}${backupLines}${end}\n`);
-    const cron = backend();
-    await cron.apply(
-      [job('reports/daily', { schedule: { expression: '@daily', timezone: 'UTC', exact: true } })],
-      new Set(['production/backup']),
-    );
-    expect(crontabText()).toBe(`${begin}\n${hand}${reportLines}${end}\n`);
-    await cron.uninstall(new Set(['reports/daily']));
-    expect(crontabText()).toBe(`${begin}\n${hand}${end}\n`);
-  });
-
-  it.each([
-    [
-      'a begin marker without its end',
-      `A=1\n${begin}\n${backupLines}`,
-      'line 2: the begin marker of cronfleet-agent agent-a has no end marker',
-    ],
-    [
-      'an end marker without its begin',
-      `${backupLines}${end}\nB=2\n`,
-      'line 3: the end marker of cronfleet-agent agent-a has no begin marker',
-    ],
-    [
-      'a duplicated begin marker',
-      `${begin}\n${begin}\n${backupLines}${end}\n`,
-      'the begin marker of cronfleet-agent agent-a appears 2 times (lines 1, 2)',
-    ],
-    ['our block twice', `${begin}\n${end}\n${begin}\n${end}\n`, 'appears 2 times (lines 1, 3)'],
-    [
-      'a line edited into the block',
-      `${begin}\n${backupLines}* * * * * /tmp/evil\n${end}\n`,
-      'line 4: "* * * * * /tmp/evil" is not a job id comment',
-    ],
-  ])('refuses to read or write with %s, and writes nothing', async (_what, content, message) => {
-    setCrontab(content);
-    const before = crontabBytes();
-    const cron = backend();
-    const observed = await refusal(() => cron.observe());
-    expect(observed.kind).toBe('stalled');
-    expect(observed.message).toContain(`the crontab of user ${user}`);
-    expect(observed.message).toContain(message);
-    const applied = await refusal(() => cron.apply([job('production/backup')], new Set()));
-    expect(applied.message).toBe(observed.message);
-    await refusal(() => cron.uninstall(new Set(['production/backup'])));
-    expect(crontabBytes()).toEqual(before);
-  });
-
-  it('refuses to rewrite what crontab -l escaped when the spool file cannot be read (not root)', async () => {
-    setCrontab(foreign);
-    const before = crontabBytes();
-    const cron = backend({ spoolDirectories: [path.join(scratch, 'no-spool-here')] });
-    const error = await refusal(() => cron.apply([job('production/backup')], new Set()));
-    expect(error.kind).toBe('stalled');
-    expect(error.message).toBe(
-      `the crontab of user ${user}, line 1: crontab -l shows a carriage return or backspace as "\\r" or "\\b" on this system (Debian), so the agent cannot tell whether this line holds a control character or a backslash, and rewriting the crontab could change the line. Run the agent as root (it then reads the spool file in ${path.join(scratch, 'no-spool-here')}), or edit the line (crontab -e) so it holds neither.`,
-    );
-    expect(crontabBytes()).toEqual(before);
-    // Without CR or "\\r"/"\\b" the listing is exact and no spool file is needed.
-    setCrontab('A=1\n');
-    await cron.apply([job('production/backup')], new Set());
-    expect(crontabText()).toBe(`A=1\n${begin}\n${backupLines}${end}\n`);
-  });
-
-  it('abandons the write when the crontab changes between the read and the write', async () => {
-    setCrontab('A=1\n');
-    const counter = path.join(scratch, 'listings');
-    const script = wrapper(
-      'crontab-concurrent',
-      `case " $* " in *" -l "*)\n  n=$(( $(cat '${counter}' 2>/dev/null || echo 0) + 1 ))\n  echo $n > '${counter}'\n  if [ $n -eq 2 ]; then printf '# edited meanwhile\\n' | ${crontabBinary} -u ${user} -; fi;;\nesac`,
-    );
-    const error = await refusal(() =>
-      backend({ crontabPath: script }).apply([job('production/backup')], new Set()),
-    );
-    expect(error.kind).toBe('transient');
-    expect(error.message).toBe(
-      `the crontab of user ${user} changed while the agent was updating it; nothing was written, the next sync starts over from the new content`,
-    );
-    expect(crontabText()).toBe('# edited meanwhile\n');
-    expect(wrapperLog(script)).toEqual([`-u ${user} -l`, `-u ${user} -l`]);
-  });
-
-  it('writes nothing when the crontab cannot be read', async () => {
-    setCrontab('A=1\n');
-    const script = wrapper(
-      'crontab-unreadable',
-      `case " $* " in *" -l "*) echo "crontab: cannot open spool file: Permission denied" >&2; exit 1;; esac`,
-    );
-    const error = await refusal(() =>
-      backend({ crontabPath: script }).apply([job('production/backup')], new Set()),
-    );
-    expect(error.kind).toBe('stalled');
-    expect(error.message).toBe(
-      `${script} -u ${user} -l failed with exit status 1 ("crontab: cannot open spool file: Permission denied"); nothing was written to the crontab of user ${user}`,
-    );
-    expect(wrapperLog(script)).toEqual([`-u ${user} -l`]);
-    expect(crontabText()).toBe('A=1\n');
-
-    const missing = await refusal(() =>
-      backend({ crontabPath: path.join(scratch, 'no-such-crontab') }).observe(),
-    );
-    expect(missing.kind).toBe('stalled');
-    expect(missing.message).toContain('was not found; install cron');
-  });
-
-  it('reports crontab(1) refusing the new file (a broken foreign line) and leaves the crontab as it was', async () => {
-    setCrontab('this is not a cron line\n');
-    const error = await refusal(() => backend().apply([job('production/backup')], new Set()));
-    expect(error.kind).toBe('stalled');
-    expect(error.message).toContain(`${crontabBinary} -u ${user} - failed with exit status 1`);
-    expect(error.message).toContain('errors in crontab file');
-    expect(crontabText()).toBe('this is not a cron line\n');
-  });
-
-  it('refuses hostile jobs before touching anything, and installs hostile arguments inert', async () => {
-    setCrontab('A=1\n');
-    const hostileWords = [
-      '100%',
-      "it's",
-      '$(touch /tmp/pwned)',
-      '`id`',
-      'a;b',
-      '#x',
-      'grüße 日本',
-      '\\%',
-      '',
-    ];
-    const cron = backend({ runCommand: () => printfArgv(hostileWords) });
-    for (const bad of [
-      job('production/backup', {
-        schedule: { expression: '* * * * *\n* * * * * /evil', timezone: 'UTC', exact: true },
-      }),
-      job('production/backup', { user: 'root' }),
-      job('production/backup', {
-        schedule: { expression: '0 2 * * *', timezone: 'Europe/Paris', exact: false },
-      }),
-      { ...job('production/backup'), id: 'production/backup\n* * * * * /evil' },
-    ]) {
-      const error = await refusal(() => cron.apply([job('a/ok'), bad], new Set()));
-      expect(error.kind).toBe('stalled');
-    }
-    const withNewline = backend({ runCommand: () => ['/bin/echo', 'a\n* * * * * /evil'] });
-    await refusal(() => withNewline.apply([job('production/backup')], new Set()));
-    expect(crontabText()).toBe('A=1\n');
-
-    await cron.apply([job('production/backup')], new Set());
-    const lines = (crontabText() ?? '').split('\n');
-    expect(lines).toHaveLength(6);
-    const cronLine = lines[3] ?? '';
-    expect(lines.slice(0, 3)).toEqual(['A=1', begin, '# cronfleet-job: production/backup']);
-    expect(argumentsPrintedBy(cronLine, '/bin/sh')).toEqual(hostileWords);
-  });
-
-  it('installs into the crontab the user sees as their own', async () => {
-    const uid = Number(execFileSync('id', ['-u', user]).toString().trim());
-    const gid = Number(execFileSync('id', ['-g', user]).toString().trim());
-    setCrontab(foreign);
-    await backend().apply([job('production/backup')], new Set());
-    const asUser = spawnSync(crontabBinary, ['-l'], { uid, gid });
-    expect(asUser.status).toBe(0);
-    expect(asUser.stdout.toString('utf8')).toBe(
-      listed(`${foreign}${begin}\n${backupLines}${end}\n`),
-    );
-  });
-
-  it('works as the user itself, on its own crontab without -u (a child process with its uid)', async (context) => {
-    const uid = Number(execFileSync('id', ['-u', user]).toString().trim());
-    const gid = Number(execFileSync('id', ['-g', user]).toString().trim());
-    const repository = path.resolve(import.meta.dirname, '../../..');
-    const modulePath = path.join(repository, 'agent/src/scheduler/crontabBackend.ts');
-    const readable = spawnSync(
-      '/bin/sh',
-      [
-        '-c',
-        'test -r "$1" && test -r "$2"',
-        'sh',
-        modulePath,
-        path.join(repository, 'node_modules/tsx/package.json'),
-      ],
-      { uid, gid },
-    );
-    if (readable.status !== 0) context.skip('the test user cannot read the repository checkout');
-    setCrontab("# the user's own line\nA=1\n");
-    const script = path.join(scratch, 'as-user.mts');
-    writeFileSync(
-      script,
-      `import { CrontabBackend } from ${JSON.stringify(modulePath)};\n` +
-        `const cron = new CrontabBackend({ ownerId: 'agent-a', cronTimeZone: 'UTC', runCommand: (job) => ${JSON.stringify(runCommand(job('production/backup')).slice(0, -1))}.concat(job.id) });\n` +
-        `const job = ${JSON.stringify(job('production/backup'))};\n` +
-        'const outcome = await cron.apply([job], new Set());\n' +
-        'console.log(JSON.stringify({ outcome, observed: [...(await cron.observe())] }));\n',
-    );
-    chmodSync(scratch, 0o755);
-    chmodSync(script, 0o644);
-    const userTemporary = path.join(scratch, 'user-tmp');
-    mkdirSync(userTemporary);
-    chownSync(userTemporary, uid, gid);
-    const child = spawnSync(
-      process.execPath,
-      ['--conditions=@cronfleet/source', '--import', 'tsx', script],
-      {
-        cwd: repository,
-        // tsx keeps its cache under TMPDIR: inside the scratch directory, removed afterwards.
-        env: { ...process.env, TMPDIR: userTemporary },
-        uid,
-        gid,
-        encoding: 'utf8',
-        timeout: 20_000,
-      },
-    );
-    expect(child.stderr).toBe('');
-    expect(JSON.parse(child.stdout)).toEqual({
-      outcome: { written: true },
-      observed: [['production/backup', backupLines.trimEnd()]],
-    });
-    expect(crontabText()).toBe(`# the user's own line\nA=1\n${begin}\n${backupLines}${end}\n`);
-  });
-
-  it('keeps every unmanaged byte of generated crontabs through the real crontab (property, seeded)', async () => {
-    const foreignLine = fc.constantFrom(
-      '',
-      '# comment',
-      '#',
-      'MAILTO=""',
-      'PATH=/usr/local/bin:/usr/bin:/bin',
-      '0 * * * * /usr/bin/du -sh /home > /tmp/du\\%s 2>&1',
-      '*/10 9-17 * * mon-fri /opt/report %line one%line two',
-      '@reboot /usr/local/bin/start ünïcödé',
-      '# 日本語のコメント',
-      otherAgentBlock.trimEnd(),
-    );
-    const crontab = fc
-      .record({
-        lines: fc.array(fc.tuple(foreignLine, fc.boolean()), { maxLength: 8 }),
-        finalNewline: fc.boolean(),
-      })
-      .map(({ lines, finalNewline }) => {
-        // A line holding only a CR is not blank to cron ("bad minute"): no CR on empty lines.
-        const text = lines
-          .map(([line, crlf]) => `${line}${crlf && line !== '' ? '\r' : ''}`)
-          .join('\n');
-        return text === '' || !finalNewline ? text : `${text}\n`;
+        job('production/backup'),
+      ];
+      const cron = backend();
+      expect(await cron.observe()).toEqual(new Map());
+      expect(await cron.apply(jobs, new Set())).toEqual({ written: true });
+      expect(crontabText()).toBe(`${begin}\n${backupLines}${reportLines}${end}\n`);
+      expect(await cron.observe()).toEqual(
+        new Map([
+          ['production/backup', cron.render(jobs[1] as ScheduledJob)],
+          ['reports/daily', cron.render(jobs[0] as ScheduledJob)],
+        ]),
+      );
+      expect(await cron.apply(jobs, new Set(['production/backup', 'reports/daily']))).toEqual({
+        written: false,
       });
-    const cron = backend();
-    const owned = new Set(['production/backup', 'reports/daily']);
-    await fc.assert(
-      fc.asyncProperty(crontab, fc.boolean(), async (text, suspend) => {
-        setCrontab(text === '' ? null : text);
-        const expected = text === '' || text.endsWith('\n') ? text : `${text}\n`;
-        await cron.apply([job('production/backup'), job('reports/daily')], new Set());
-        expect(crontabText()).toBe(
-          `${expected}${begin}\n${backupLines}${cron.render(job('reports/daily'))}\n${end}\n`,
-        );
-        await cron.apply([job('production/backup', { suspended: suspend })], owned);
-        const updated = crontabText() ?? '';
-        expect(updated.startsWith(expected)).toBe(true);
-        expect(updated.slice(expected.length)).toBe(
-          `${begin}\n${cron.render(job('production/backup', { suspended: suspend }))}\n${end}\n`,
-        );
-        await cron.uninstall(owned);
-        expect(crontabText()).toBe(text === '' ? null : expected);
-      }),
-      { seed: 7, numRuns: 25 },
-    );
-  });
-});
+      expect(await cron.uninstall(new Set(['production/backup', 'reports/daily']))).toEqual({
+        written: true,
+      });
+      expect(crontabBytes()).toBeNull();
+      expect(await cron.uninstall(new Set(['production/backup']))).toEqual({ written: false });
+    });
+
+    it("keeps every foreign byte (CRLF, %, unicode, comments, another agent's block) across install, update and uninstall", async () => {
+      setCrontab(foreign);
+      const cron = backend();
+      await cron.apply([job('production/backup')], new Set());
+      expect(crontabText()).toBe(`${foreign}${begin}\n${backupLines}${end}\n`);
+
+      // Text after the block stays after it; updates happen in place.
+      setCrontab(`${crontabText() ?? ''}# added later by hand\n`);
+      const suspended = job('production/backup', { suspended: true });
+      await cron.apply(
+        [
+          suspended,
+          job('reports/daily', {
+            schedule: { expression: '@daily', timezone: 'UTC', exact: true },
+          }),
+        ],
+        new Set(['production/backup']),
+      );
+      expect(crontabText()).toBe(
+        `${foreign}${begin}\n# cronfleet-job: production/backup\n#suspended by cronfleet: ${backupLines.split('\n')[1]}\n${reportLines}${end}\n# added later by hand\n`,
+      );
+      expect((await cron.observe()).get('production/backup')).toBe(cron.render(suspended));
+
+      await cron.uninstall(new Set(['production/backup', 'reports/daily']));
+      expect(crontabText()).toBe(`${foreign}# added later by hand\n`);
+
+      // The other agent still finds its block intact.
+      const other = backend({ ownerId: 'agent-b' });
+      expect([...(await other.observe()).keys()]).toEqual(['other/job']);
+    });
+
+    it('never rewrites a crontab it has nothing to do in, even one without a final newline', async () => {
+      setCrontab('A=1\n# no final newline');
+      const before = crontabBytes();
+      expect(await backend().apply([], new Set(['gone/job']))).toEqual({ written: false });
+      expect(await backend().uninstall(new Set(['gone/job']))).toEqual({ written: false });
+      expect(crontabBytes()).toEqual(before);
+    });
+
+    it('adds the final newline crontab(1) insists on only when it has to write', async () => {
+      setCrontab('A=1\n# no final newline');
+      const cron = backend();
+      await cron.apply([job('production/backup')], new Set());
+      expect(crontabText()).toBe(`A=1\n# no final newline\n${begin}\n${backupLines}${end}\n`);
+      await cron.uninstall(new Set(['production/backup']));
+      expect(crontabText()).toBe('A=1\n# no final newline\n');
+    });
+
+    it('removes only owned entries; an entry the inventory does not list stays byte for byte', async () => {
+      const hand = '# cronfleet-job: legacy/job\n15 3 * * * /usr/bin/node /old.js run legacy/job\n';
+      setCrontab(`${begin}\n${hand}${backupLines}${end}\n`);
+      const cron = backend();
+      await cron.apply(
+        [
+          job('reports/daily', {
+            schedule: { expression: '@daily', timezone: 'UTC', exact: true },
+          }),
+        ],
+        new Set(['production/backup']),
+      );
+      expect(crontabText()).toBe(`${begin}\n${hand}${reportLines}${end}\n`);
+      await cron.uninstall(new Set(['reports/daily']));
+      expect(crontabText()).toBe(`${begin}\n${hand}${end}\n`);
+    });
+
+    it.each([
+      [
+        'a begin marker without its end',
+        `A=1\n${begin}\n${backupLines}`,
+        'line 2: the begin marker of cronfleet-agent agent-a has no end marker',
+      ],
+      [
+        'an end marker without its begin',
+        `${backupLines}${end}\nB=2\n`,
+        'line 3: the end marker of cronfleet-agent agent-a has no begin marker',
+      ],
+      [
+        'a duplicated begin marker',
+        `${begin}\n${begin}\n${backupLines}${end}\n`,
+        'the begin marker of cronfleet-agent agent-a appears 2 times (lines 1, 2)',
+      ],
+      ['our block twice', `${begin}\n${end}\n${begin}\n${end}\n`, 'appears 2 times (lines 1, 3)'],
+      [
+        'a line edited into the block',
+        `${begin}\n${backupLines}* * * * * /tmp/evil\n${end}\n`,
+        'line 4: "* * * * * /tmp/evil" is not a job id comment',
+      ],
+    ])('refuses to read or write with %s, and writes nothing', async (_what, content, message) => {
+      setCrontab(content);
+      const before = crontabBytes();
+      const cron = backend();
+      const observed = await refusal(() => cron.observe());
+      expect(observed.kind).toBe('stalled');
+      expect(observed.message).toContain(`the crontab of user ${user}`);
+      expect(observed.message).toContain(message);
+      const applied = await refusal(() => cron.apply([job('production/backup')], new Set()));
+      expect(applied.message).toBe(observed.message);
+      await refusal(() => cron.uninstall(new Set(['production/backup'])));
+      expect(crontabBytes()).toEqual(before);
+    });
+
+    it('refuses to rewrite what crontab -l escaped when the spool file cannot be read (not root)', async () => {
+      setCrontab(foreign);
+      const before = crontabBytes();
+      const cron = backend({ spoolDirectories: [path.join(scratch, 'no-spool-here')] });
+      const error = await refusal(() => cron.apply([job('production/backup')], new Set()));
+      expect(error.kind).toBe('stalled');
+      expect(error.message).toBe(
+        `the crontab of user ${user}, line 1: crontab -l shows a carriage return or backspace as "\\r" or "\\b" on this system (Debian), so the agent cannot tell whether this line holds a control character or a backslash, and rewriting the crontab could change the line. Run the agent as root (it then reads the spool file in ${path.join(scratch, 'no-spool-here')}), or edit the line (crontab -e) so it holds neither.`,
+      );
+      expect(crontabBytes()).toEqual(before);
+      // Without CR or "\\r"/"\\b" the listing is exact and no spool file is needed.
+      setCrontab('A=1\n');
+      await cron.apply([job('production/backup')], new Set());
+      expect(crontabText()).toBe(`A=1\n${begin}\n${backupLines}${end}\n`);
+    });
+
+    it('abandons the write when the crontab changes between the read and the write', async () => {
+      setCrontab('A=1\n');
+      const counter = path.join(scratch, 'listings');
+      const script = wrapper(
+        'crontab-concurrent',
+        `case " $* " in *" -l "*)\n  n=$(( $(cat '${counter}' 2>/dev/null || echo 0) + 1 ))\n  echo $n > '${counter}'\n  if [ $n -eq 2 ]; then printf '# edited meanwhile\\n' | ${crontabBinary} -u ${user} -; fi;;\nesac`,
+      );
+      const error = await refusal(() =>
+        backend({ crontabPath: script }).apply([job('production/backup')], new Set()),
+      );
+      expect(error.kind).toBe('transient');
+      expect(error.message).toBe(
+        `the crontab of user ${user} changed while the agent was updating it; nothing was written, the next sync starts over from the new content`,
+      );
+      expect(crontabText()).toBe('# edited meanwhile\n');
+      expect(wrapperLog(script)).toEqual([`-u ${user} -l`, `-u ${user} -l`]);
+    });
+
+    it('writes nothing when the crontab cannot be read', async () => {
+      setCrontab('A=1\n');
+      const script = wrapper(
+        'crontab-unreadable',
+        `case " $* " in *" -l "*) echo "crontab: cannot open spool file: Permission denied" >&2; exit 1;; esac`,
+      );
+      const error = await refusal(() =>
+        backend({ crontabPath: script }).apply([job('production/backup')], new Set()),
+      );
+      expect(error.kind).toBe('stalled');
+      expect(error.message).toBe(
+        `${script} -u ${user} -l failed with exit status 1 ("crontab: cannot open spool file: Permission denied"); nothing was written to the crontab of user ${user}`,
+      );
+      expect(wrapperLog(script)).toEqual([`-u ${user} -l`]);
+      expect(crontabText()).toBe('A=1\n');
+
+      const missing = await refusal(() =>
+        backend({ crontabPath: path.join(scratch, 'no-such-crontab') }).observe(),
+      );
+      expect(missing.kind).toBe('stalled');
+      expect(missing.message).toContain('was not found; install cron');
+    });
+
+    it('reports crontab(1) refusing the new file (a broken foreign line) and leaves the crontab as it was', async () => {
+      setCrontab('this is not a cron line\n');
+      const error = await refusal(() => backend().apply([job('production/backup')], new Set()));
+      expect(error.kind).toBe('stalled');
+      expect(error.message).toContain(`${crontabBinary} -u ${user} - failed with exit status 1`);
+      expect(error.message).toContain('errors in crontab file');
+      expect(crontabText()).toBe('this is not a cron line\n');
+    });
+
+    it('refuses hostile jobs before touching anything, and installs hostile arguments inert', async () => {
+      setCrontab('A=1\n');
+      const hostileWords = [
+        '100%',
+        "it's",
+        '$(touch /tmp/pwned)',
+        '`id`',
+        'a;b',
+        '#x',
+        'grüße 日本',
+        '\\%',
+        '',
+      ];
+      const cron = backend({ runCommand: () => printfArgv(hostileWords) });
+      for (const bad of [
+        job('production/backup', {
+          schedule: { expression: '* * * * *\n* * * * * /evil', timezone: 'UTC', exact: true },
+        }),
+        job('production/backup', { user: 'root' }),
+        job('production/backup', {
+          schedule: { expression: '0 2 * * *', timezone: 'Europe/Paris', exact: false },
+        }),
+        { ...job('production/backup'), id: 'production/backup\n* * * * * /evil' },
+      ]) {
+        const error = await refusal(() => cron.apply([job('a/ok'), bad], new Set()));
+        expect(error.kind).toBe('stalled');
+      }
+      const withNewline = backend({ runCommand: () => ['/bin/echo', 'a\n* * * * * /evil'] });
+      await refusal(() => withNewline.apply([job('production/backup')], new Set()));
+      expect(crontabText()).toBe('A=1\n');
+
+      await cron.apply([job('production/backup')], new Set());
+      const lines = (crontabText() ?? '').split('\n');
+      expect(lines).toHaveLength(6);
+      const cronLine = lines[3] ?? '';
+      expect(lines.slice(0, 3)).toEqual(['A=1', begin, '# cronfleet-job: production/backup']);
+      expect(argumentsPrintedBy(cronLine, '/bin/sh')).toEqual(hostileWords);
+    });
+
+    it('installs into the crontab the user sees as their own', async () => {
+      const uid = Number(execFileSync('id', ['-u', user]).toString().trim());
+      const gid = Number(execFileSync('id', ['-g', user]).toString().trim());
+      setCrontab(foreign);
+      await backend().apply([job('production/backup')], new Set());
+      const asUser = spawnSync(crontabBinary, ['-l'], { uid, gid });
+      expect(asUser.status).toBe(0);
+      expect(asUser.stdout.toString('utf8')).toBe(
+        listed(`${foreign}${begin}\n${backupLines}${end}\n`),
+      );
+    });
+
+    it('works as the user itself, on its own crontab without -u (a child process with its uid)', async (context) => {
+      const uid = Number(execFileSync('id', ['-u', user]).toString().trim());
+      const gid = Number(execFileSync('id', ['-g', user]).toString().trim());
+      const repository = path.resolve(import.meta.dirname, '../../..');
+      const modulePath = path.join(repository, 'agent/src/scheduler/crontabBackend.ts');
+      const readable = spawnSync(
+        '/bin/sh',
+        [
+          '-c',
+          'test -r "$1" && test -r "$2"',
+          'sh',
+          modulePath,
+          path.join(repository, 'node_modules/tsx/package.json'),
+        ],
+        { uid, gid },
+      );
+      if (readable.status !== 0) {
+        skipOrFail(context, 'the test user cannot read the repository checkout');
+      }
+      setCrontab("# the user's own line\nA=1\n");
+      const script = path.join(scratch, 'as-user.mts');
+      writeFileSync(
+        script,
+        `import { CrontabBackend } from ${JSON.stringify(modulePath)};\n` +
+          `const cron = new CrontabBackend({ ownerId: 'agent-a', cronTimeZone: 'UTC', runCommand: (job) => ${JSON.stringify(runCommand(job('production/backup')).slice(0, -1))}.concat(job.id) });\n` +
+          `const job = ${JSON.stringify(job('production/backup'))};\n` +
+          'const outcome = await cron.apply([job], new Set());\n' +
+          'console.log(JSON.stringify({ outcome, observed: [...(await cron.observe())] }));\n',
+      );
+      chmodSync(scratch, 0o755);
+      chmodSync(script, 0o644);
+      const userTemporary = path.join(scratch, 'user-tmp');
+      mkdirSync(userTemporary);
+      chownSync(userTemporary, uid, gid);
+      const child = spawnSync(
+        process.execPath,
+        ['--conditions=@cronfleet/source', '--import', 'tsx', script],
+        {
+          cwd: repository,
+          // tsx keeps its cache under TMPDIR: inside the scratch directory, removed afterwards.
+          env: { ...process.env, TMPDIR: userTemporary },
+          uid,
+          gid,
+          encoding: 'utf8',
+          // Only against a child that hangs: spawnSync cannot be interrupted by the test's limit.
+          timeout: 50_000,
+        },
+      );
+      expect(child.stderr).toBe('');
+      expect(JSON.parse(child.stdout)).toEqual({
+        outcome: { written: true },
+        observed: [['production/backup', backupLines.trimEnd()]],
+      });
+      expect(crontabText()).toBe(`# the user's own line\nA=1\n${begin}\n${backupLines}${end}\n`);
+    });
+
+    it('keeps every unmanaged byte of generated crontabs through the real crontab (property, seeded)', async () => {
+      const foreignLine = fc.constantFrom(
+        '',
+        '# comment',
+        '#',
+        'MAILTO=""',
+        'PATH=/usr/local/bin:/usr/bin:/bin',
+        '0 * * * * /usr/bin/du -sh /home > /tmp/du\\%s 2>&1',
+        '*/10 9-17 * * mon-fri /opt/report %line one%line two',
+        '@reboot /usr/local/bin/start ünïcödé',
+        '# 日本語のコメント',
+        otherAgentBlock.trimEnd(),
+      );
+      const crontab = fc
+        .record({
+          lines: fc.array(fc.tuple(foreignLine, fc.boolean()), { maxLength: 8 }),
+          finalNewline: fc.boolean(),
+        })
+        .map(({ lines, finalNewline }) => {
+          // A line holding only a CR is not blank to cron ("bad minute"): no CR on empty lines.
+          const text = lines
+            .map(([line, crlf]) => `${line}${crlf && line !== '' ? '\r' : ''}`)
+            .join('\n');
+          return text === '' || !finalNewline ? text : `${text}\n`;
+        });
+      const cron = backend();
+      const owned = new Set(['production/backup', 'reports/daily']);
+      await fc.assert(
+        fc.asyncProperty(crontab, fc.boolean(), async (text, suspend) => {
+          setCrontab(text === '' ? null : text);
+          const expected = text === '' || text.endsWith('\n') ? text : `${text}\n`;
+          await cron.apply([job('production/backup'), job('reports/daily')], new Set());
+          expect(crontabText()).toBe(
+            `${expected}${begin}\n${backupLines}${cron.render(job('reports/daily'))}\n${end}\n`,
+          );
+          await cron.apply([job('production/backup', { suspended: suspend })], owned);
+          const updated = crontabText() ?? '';
+          expect(updated.startsWith(expected)).toBe(true);
+          expect(updated.slice(expected.length)).toBe(
+            `${begin}\n${cron.render(job('production/backup', { suspended: suspend }))}\n${end}\n`,
+          );
+          await cron.uninstall(owned);
+          expect(crontabText()).toBe(text === '' ? null : expected);
+        }),
+        { seed: 7, numRuns: 25 },
+      );
+    });
+  },
+);

@@ -2,15 +2,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CheckInSpool, SpoolWriteError } from '../../src/spool/checkInSpool.js';
+import { describeNeeding, runningAsRoot, skipOrFail } from '../requireRoot.js';
 import { checkInKeys, finishCheckIn, runIdOf, startCheckIn } from './spoolCheckIns.js';
 
 /**
  * A full disk under the spool: a 256 KiB tmpfs mounted by the test (root only, as in CI).
  */
 
-const isRoot = process.getuid?.() === 0;
+const isRoot = runningAsRoot.holds;
 let scratch: string;
 let mounted = false;
 let mountFailure = '';
@@ -24,7 +25,7 @@ beforeAll(() => {
     });
     mounted = true;
   } catch (error) {
-    // Root without CAP_SYS_ADMIN (some containers): say so rather than fail.
+    // Root without CAP_SYS_ADMIN (some containers): the test says so (and fails on CI).
     mountFailure = String((error as { stderr?: Buffer }).stderr ?? error).trim();
   }
 });
@@ -34,9 +35,9 @@ afterAll(() => {
   if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
 });
 
-describe.skipIf(!isRoot)('the spool on a full disk (needs root to mount a tmpfs)', () => {
+describeNeeding([runningAsRoot], 'the spool on a full disk (root mounts a tmpfs)', () => {
   it('record() rejects clearly, keeps everything already durable, and works again once space returns', async (context) => {
-    if (!mounted) context.skip(`cannot mount a tmpfs here: ${mountFailure}`);
+    if (!mounted) skipOrFail(context, `cannot mount a tmpfs here: ${mountFailure}`);
     const filler = path.join(scratch, 'filler');
     writeFileSync(filler, Buffer.alloc(160 * 1024));
     const directory = path.join(scratch, 'spool');

@@ -1,7 +1,5 @@
-import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createCronfleetClient, type CheckIn } from '@cronfleet/core/api';
@@ -13,6 +11,7 @@ import { startTestApp, type TestApp } from '../../../backend/test/testApp.js';
 import { CheckInSpool } from '../../src/spool/checkInSpool.js';
 import { readSegmentFile, SegmentClaim, SpoolLayout } from '../../src/spool/spoolLayout.js';
 import { SpoolSender, type DrainResult } from '../../src/spool/spoolSender.js';
+import { OutageListener } from '../outageListener.js';
 import { checkInKeys, finishCheckIn, runCheckIns, runIdOf, startCheckIn } from './spoolCheckIns.js';
 
 /**
@@ -74,28 +73,6 @@ async function recordAll(spool: CheckInSpool, checkIns: readonly CheckIn[]): Pro
   for (const checkIn of checkIns) await spool.record([checkIn]);
 }
 
-/** A port nothing listens on (yet): connections to it are refused. */
-/**
- * A free port below Linux's ephemeral range (32768–60999): while it is "down", no other test's
- * listener on port 0 and no outgoing connection can be given it, so "connection refused" stays
- * true until this test listens there itself.
- */
-async function closedPort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const probe = createServer();
-    const bound = await new Promise<boolean>((resolve) => {
-      probe.once('error', () => resolve(false));
-      probe.listen(port, '127.0.0.1', () => resolve(true));
-    });
-    if (bound) {
-      await new Promise<void>((resolve) => probe.close(() => resolve()));
-      return port;
-    }
-  }
-  throw new Error('no free port below the ephemeral range');
-}
-
 async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
@@ -138,12 +115,13 @@ describe('SpoolSender against the real backend', () => {
     expect(await sender.drainOnce()).toEqual(emptyDrain);
   });
 
-  it('backend down (connection refused) for 100 runs, then up: exactly 100 runs recorded, none twice', async () => {
-    const port = await closedPort();
+  it('backend down (connections reset) for 100 runs, then up: exactly 100 runs recorded, none twice', async () => {
+    // The backend's port, held by this test throughout: down first, then the backend's.
+    const listener = await OutageListener.listen();
     const spool = new CheckInSpool({ directory: scratch });
     const sender = new SpoolSender({
       directory: scratch,
-      client: clientFor(`http://127.0.0.1:${port}`),
+      client: clientFor(listener.url),
       pollIntervalMs: 50,
       backoff: { baseDelayMs: 20, maxDelayMs: 200 },
     });
@@ -161,7 +139,7 @@ describe('SpoolSender against the real backend', () => {
       sender.notify();
     }
     await until(() => refusals.length >= 3, 10_000);
-    expect(new Set(refusals)).toEqual(new Set(['ECONNREFUSED']));
+    expect(new Set(refusals)).toEqual(new Set(['ECONNRESET']));
     // Stopped, the sender gives back the segment it held in its claim while backing off.
     await sender.stop();
     // A writer appends again when a sender took its segment mid-write, so a check-in may be
@@ -171,16 +149,16 @@ describe('SpoolSender against the real backend', () => {
     );
     expect(await recordedRuns()).toEqual([]);
 
-    // The backend comes up on that port (the same app and database, a listener of its own).
-    const server: Server = createBackendServer(app.context).listen(port, '127.0.0.1');
-    await once(server, 'listening');
+    // The backend comes up on that port (the same app and database, a server of its own).
+    const server: Server = createBackendServer(app.context);
+    listener.up((socket) => server.emit('connection', socket));
     sender.start();
     try {
       await until(async () => (await spool.pendingCheckIns()).checkIns.length === 0, 20_000);
       await sender.stop();
     } finally {
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await listener.close();
     }
     const runs = await recordedRuns();
     expect(runs.map((run) => run.run_id)).toEqual(
@@ -352,16 +330,15 @@ describe('SpoolSender against the real backend', () => {
   it('flush(timeout) sends what is left, and with the backend down returns in time keeping everything', async () => {
     const spool = new CheckInSpool({ directory: scratch });
     await recordAll(spool, runCheckIns(20));
-    const down = new SpoolSender({
-      directory: scratch,
-      client: clientFor(`http://127.0.0.1:${await closedPort()}`),
-    });
+    const backendDown = await OutageListener.listen();
+    const down = new SpoolSender({ directory: scratch, client: clientFor(backendDown.url) });
     startLoop(down);
     const started = Date.now();
     const failed = await down.flush(2000);
     expect(Date.now() - started).toBeLessThan(2000);
     expect(failed.outcome).toBe('unavailable');
     expect((await spool.pendingCheckIns()).checkIns).toHaveLength(40);
+    await backendDown.close();
 
     const up = new SpoolSender({ directory: scratch, client: clientFor(app.baseUrl) });
     startLoop(up);
