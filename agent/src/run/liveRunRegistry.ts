@@ -1,6 +1,11 @@
 import { writeSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import {
+  areRealDirectories,
+  ensureRealDirectories,
+  readStateFile,
+} from '../state/stateDirectory.js';
 import { bootId, currentHolder, isHolderAlive } from '../git/repositoryLock.js';
 import { isProcessRunning, type ProcessGroupRef } from './processGroup.js';
 
@@ -97,15 +102,10 @@ export class LiveRunEntry {
     const file = path.join(directory, `${run.runId}${liveRunFileSuffix}`);
     const { pid, hostname, startTime, bootId: boot } = currentHolder();
     const record = { ...run, wrapper: { pid, hostname, startTime, bootId: boot } };
-    let handle: FileHandle;
-    try {
-      handle = await open(file, 'wx', 0o600);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      // The first run after an install: one mkdir then, instead of one on every run.
-      await mkdir(directory, { recursive: true, mode: 0o700 });
-      handle = await open(file, 'wx', 0o600);
-    }
+    // One lstat (made on the first run): live-runs/ is never a symbolic link, so no record is
+    // written outside the state directory (stateDirectory.ts); the file is created O_EXCL.
+    ensureRealDirectories([directory], 0o700);
+    const handle: FileHandle = await open(file, 'wx', 0o600);
     try {
       await handle.write(`${JSON.stringify(record)}\n`);
     } catch (error) {
@@ -224,6 +224,7 @@ export async function readLiveRuns(stateDir: string): Promise<LiveRunFile[]> {
   const directory = liveRunDirectory(stateDir);
   let names: string[];
   try {
+    if (!areRealDirectories([directory])) return []; // a link is refused by name
     names = await readdir(directory);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
@@ -235,13 +236,10 @@ export async function readLiveRuns(stateDir: string): Promise<LiveRunFile[]> {
     if (match === null) continue;
     const runId = match[1] ?? '';
     const file = path.join(directory, name);
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // finished meanwhile
-      throw error;
-    }
+    // Never through a symbolic link (a planted one is refused by name); missing: finished.
+    const content = readStateFile(file);
+    if (content === undefined) continue;
+    const text = content.toString('utf8');
     const record = parseLiveRunRecord(runId, text);
     if (record !== undefined) {
       runs.push({ runId, file, record });

@@ -254,6 +254,19 @@ describe('nothing inside the state directory follows a symbolic link', () => {
   });
 });
 
+describe('live runs', () => {
+  it('a live-runs folder that is a link: the job runs, no record is written there', async () => {
+    const store = await installed(jobSpec('live-link', { command: 'true' }));
+    const link = path.join(store.stateDir, 'live-runs');
+    await symlink(outside, link);
+    const ran = await runWrapper(store.stateDir, 'test/live-link');
+    expect(ran.code).toBe(0);
+    expect(ran.stderr).toContain(linkMessage(link));
+    expect(ran.stderr).not.toMatch(/\n\s+at /);
+    await expectOutsideUntouched();
+  });
+});
+
 describe('modes', () => {
   it('writes run specs 0600 and narrows a spec written looser before', async () => {
     const store = await installed(jobSpec('modes', { env: { TOKEN: 'secret' } }));
