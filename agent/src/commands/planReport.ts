@@ -111,7 +111,9 @@ export function notTargetedText(notTargeted: readonly { id: string; reason: stri
   const rest = groups.slice(reasonsShown);
   if (rest.length > 0) {
     const jobs = rest.reduce((sum, [, ids]) => sum + ids.length, 0);
-    lines.push(`  and ${count(jobs)} for ${rest.length} other reasons`);
+    lines.push(
+      `  and ${count(jobs)} for ${rest.length} other reason${rest.length === 1 ? '' : 's'}`,
+    );
   }
   if (groups.length > reasonsShown || groups.some(([, ids]) => ids.length > idsPerReason)) {
     lines.push('  (plan --json lists every job and its reason)');
