@@ -221,7 +221,8 @@ export class AgentStateStore {
   }
 
   async writeInventory(inventory: Inventory): Promise<void> {
-    await writeFileAtomically(this.inventoryFile, `${JSON.stringify(inventory, null, 2)}\n`);
+    // 0600: the rendered entries and the errors may quote commands and their arguments.
+    await writeFileAtomically(this.inventoryFile, `${JSON.stringify(inventory, null, 2)}\n`, 0o600);
   }
 
   async readStatus(): Promise<AgentStatus> {
@@ -229,7 +230,7 @@ export class AgentStateStore {
   }
 
   async writeStatus(status: z.input<typeof AgentStatus>): Promise<void> {
-    await writeFileAtomically(this.statusFile, `${JSON.stringify(status, null, 2)}\n`);
+    await writeFileAtomically(this.statusFile, `${JSON.stringify(status, null, 2)}\n`, 0o600);
   }
 
   /** The file of a job's run spec: `key` as its entry names it, else its spec alone. */

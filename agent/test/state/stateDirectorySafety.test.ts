@@ -273,6 +273,7 @@ describe('modes', () => {
     const file = store.specFile('test', 'modes', REVISION);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect((await stat(store.stateDir)).mode & 0o777).toBe(0o700);
+    expect((await stat(store.inventoryFile)).mode & 0o777).toBe(0o600);
     await chmod(file, 0o644);
     expect((await runWrapper(store.stateDir, 'test/modes')).code).toBe(0);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
