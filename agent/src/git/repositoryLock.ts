@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, open, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, open, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { isStateDirectoryError, readStateFile } from '../state/stateDirectory.js';
 
 /**
  * Serialises git work on one checkout: an in-process queue (several callers in the daemon) and a
@@ -134,11 +135,11 @@ async function acquireLockFile(
     if (options.signal?.aborted === true) throw new LockAbortedError(lockFile);
     if (await createExclusively(lockFile, record)) {
       return async () => {
-        const current = await readFile(lockFile, 'utf8').catch(() => undefined);
+        const current = await readLockText(lockFile).catch(() => undefined);
         if (current === record) await unlink(lockFile).catch(() => undefined);
       };
     }
-    const raw = await readFile(lockFile, 'utf8').catch(() => undefined);
+    const raw = await readLockText(lockFile);
     if (raw === undefined) continue; // released meanwhile: try again at once
     const holder = parseHolder(raw);
     if (holder === undefined || !isHolderAlive(holder)) {
@@ -151,6 +152,19 @@ async function acquireLockFile(
     }
     if (Date.now() >= deadline) throw new LockTimeoutError(lockFile, holder, Date.now() - started);
     await sleep(Math.min(25 * 2 ** Math.min(attempt, 4), 250, Math.max(1, deadline - Date.now())));
+  }
+}
+
+/**
+ * The lock's text, undefined when it is gone (or cannot be read). Never through a symbolic link:
+ * the locks live in the state directory, and a link planted there is refused by name
+ * (StateDirectoryError) rather than read, then taken for a stale lock.
+ */
+function readLockText(lockFile: string): Promise<string | undefined> {
+  try {
+    return Promise.resolve(readStateFile(lockFile)?.toString('utf8'));
+  } catch (error) {
+    return isStateDirectoryError(error) ? Promise.reject(error) : Promise.resolve(undefined);
   }
 }
 
@@ -191,7 +205,7 @@ export async function removeStaleLock(lockFile: string, staleContent: string): P
     return false;
   }
   try {
-    const current = await readFile(lockFile, 'utf8').catch(() => undefined);
+    const current = await readLockText(lockFile);
     if (current !== staleContent) return false;
     await unlink(lockFile);
     return true;

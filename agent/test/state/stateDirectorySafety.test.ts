@@ -254,6 +254,19 @@ describe('nothing inside the state directory follows a symbolic link', () => {
   });
 });
 
+describe('the reconcile lock', () => {
+  it('a reconcile.lock that is a link: sync refuses it by name, never reads or removes its target', async () => {
+    const store = await installed(jobSpec('reconcile-link'));
+    const link = path.join(store.stateDir, 'reconcile.lock');
+    await symlink(secretFile, link);
+    const ran = runCommand(['sync', '--once', '--repo', 'file:///nonexistent'], store.stateDir);
+    expect(ran.code).toBe(2);
+    expect(ran.stderr).toContain(linkMessage(link));
+    expect(ran.stderr).not.toMatch(/\n\s+at /);
+    await expectOutsideUntouched();
+  });
+});
+
 describe('live runs', () => {
   it('a live-runs folder that is a link: the job runs, no record is written there', async () => {
     const store = await installed(jobSpec('live-link', { command: 'true' }));
