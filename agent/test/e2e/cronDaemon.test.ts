@@ -346,11 +346,15 @@ describeNeeding(
       });
       const ownerId = (await readFile(path.join(stateDir, 'agent-id'), 'utf8')).trim();
       const { begin, end } = crontabMarkers(ownerId);
+      // The one run-spec file the sync wrote, which the line names.
+      const [specFile] = await readdir(path.join(stateDir, 'specs', 'e2e'));
+      const specKey = specFile?.replace(/\.json$/, '');
+      expect(specKey).toMatch(new RegExp(`^${revision}_[0-9a-f]{12}$`));
       expect(installedCrontab()).toBe(
         [
           begin,
           '# cronfleet-job: e2e/tick',
-          `* * * * * ${process.execPath} ${agentBin} run --state-dir ${stateDir} e2e/tick`,
+          `* * * * * ${process.execPath} ${agentBin} run --state-dir ${stateDir} --spec ${specKey} e2e/tick`,
           end,
           '',
         ].join('\n'),
