@@ -96,6 +96,14 @@ export const BackendConfig = z
       .default(10),
     /** Let background workers (retention, lost runs) run in this process. */
     workers: booleanText.default(true),
+    /**
+     * Who may create organizations (POST /api/v1/organizations): `bootstrap-admin`, the user the
+     * first-run bootstrap created; or `any-user`, every signed-in user. The command
+     * `cronfleet-backend org create` works either way (it needs the database, not an account).
+     */
+    organizationCreators: z
+      .enum(['bootstrap-admin', 'any-user'], { message: 'must be bootstrap-admin or any-user' })
+      .default('bootstrap-admin'),
   })
   .transform((config) => ({ ...config, dataDir: path.resolve(config.dataDir) }));
 export type BackendConfig = z.output<typeof BackendConfig>;
@@ -123,6 +131,7 @@ export const environmentVariables = {
   commandTtlSeconds: 'CRONFLEET_COMMAND_TTL_SECONDS',
   maxCommandsPerHeartbeat: 'CRONFLEET_MAX_COMMANDS_PER_HEARTBEAT',
   workers: 'CRONFLEET_WORKERS',
+  organizationCreators: 'CRONFLEET_ORGANIZATION_CREATORS',
 } as const satisfies Record<keyof z.input<typeof BackendConfig>, string>;
 
 export function loadBackendConfig(environment: NodeJS.ProcessEnv = process.env): BackendConfig {

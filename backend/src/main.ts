@@ -6,6 +6,7 @@ import { installationHasUsers } from './auth/bootstrapInstallation.js';
 import { listenForCredentialChanges } from './http/credentialCache.js';
 import { createServer } from './createApp.js';
 import { createLogger } from './http/requestLogging.js';
+import { runOrganizationCommand } from './organizations/organizationCommand.js';
 import { startLostRunWorker } from './workers/lostRunWorker.js';
 import { startRetentionWorker } from './workers/retentionWorker.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
@@ -19,6 +20,8 @@ Commands:
   migrate   apply pending database migrations and exit
   bootstrap --org NAME --email EMAIL [--name NAME] --password-stdin
             create the first organization and its admin (only while no user exists)
+  org create --name NAME --admin-email EMAIL [--admin-name NAME] --password-stdin
+            create an organization with that admin (a new account, or an existing one)
 
 Configuration comes from the environment (PORT, DATABASE_URL or CRONFLEET_DATA_DIR, …);
 see docs/operations.md.`;
@@ -31,6 +34,7 @@ async function openMigratedDatabase(
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     poolSize: config.databasePoolSize,
+    logger,
   });
   try {
     const outcome = await migrateDatabase(database);
@@ -95,7 +99,12 @@ async function serve(config: BackendConfig, logger: Logger): Promise<void> {
 
 export async function main(argv: string[]): Promise<number> {
   const [command] = argv;
-  if (command !== 'serve' && command !== 'migrate' && command !== 'bootstrap') {
+  if (
+    command !== 'serve' &&
+    command !== 'migrate' &&
+    command !== 'bootstrap' &&
+    command !== 'org'
+  ) {
     process.stderr.write(
       `${command === undefined ? 'Missing command' : `Unknown command "${command}"`}\n${usage}\n`,
     );
@@ -106,6 +115,14 @@ export async function main(argv: string[]): Promise<number> {
     // Only warnings and errors, on stderr: stdout says what was created.
     const quiet = pino({ level: 'warn' }, pino.destination(2));
     return runBootstrapCommand(argv.slice(1), () => openMigratedDatabase(config, quiet), {
+      stdin: process.stdin,
+      stdout: process.stdout,
+      stderr: process.stderr,
+    });
+  }
+  if (command === 'org') {
+    const quiet = pino({ level: 'warn' }, pino.destination(2));
+    return runOrganizationCommand(argv.slice(1), () => openMigratedDatabase(config, quiet), {
       stdin: process.stdin,
       stdout: process.stdout,
       stderr: process.stderr,

@@ -101,6 +101,7 @@ describe('personal API tokens', () => {
         'id',
         'lastUsedAt',
         'name',
+        'parentTokenId',
         'revokedAt',
         'scopes',
         'tokenPrefix',

@@ -1,13 +1,13 @@
 import { apiRoutes, type ApiTokenSummary, type PermissionName } from '@cronfleet/core/api';
-import { and, desc, eq, isNull, type SQL } from 'drizzle-orm';
+import { and, desc, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Express } from 'express';
 import { recordAudit } from '../audit/recordAudit.js';
 import type { Database } from '../db/database.js';
 import { apiTokens, users } from '../db/schema.js';
-import { forbidden, notFound } from '../http/apiError.js';
+import { forbidden, notFound, unauthorized } from '../http/apiError.js';
 import type { AppContext } from '../http/appContext.js';
 import { credentialsChanged } from '../http/credentialCache.js';
-import { rolePermissions } from '../http/authenticate.js';
+import { rolePermissions, type UserPrincipal } from '../http/authenticate.js';
 import { displayPrefix, generateToken, hashToken } from '../http/credentials.js';
 import { mountRoute } from '../http/mountRoute.js';
 
@@ -24,6 +24,7 @@ const summaryColumns = {
   expiresAt: apiTokens.expiresAt,
   lastUsedAt: apiTokens.lastUsedAt,
   revokedAt: apiTokens.revokedAt,
+  parentTokenId: apiTokens.parentTokenId,
 };
 
 interface SummaryRow {
@@ -37,6 +38,7 @@ interface SummaryRow {
   expiresAt: Date | null;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
+  parentTokenId: string | null;
 }
 
 function toSummary(row: SummaryRow): ApiTokenSummary {
@@ -51,6 +53,7 @@ function toSummary(row: SummaryRow): ApiTokenSummary {
     expiresAt: row.expiresAt?.toISOString() ?? null,
     lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
     revokedAt: row.revokedAt?.toISOString() ?? null,
+    parentTokenId: row.parentTokenId,
   };
 }
 
@@ -69,6 +72,10 @@ function selectSummaries(db: Database, organizationId: string, where: SQL | unde
  * most the permissions they have now (for a token-authenticated caller: that token's effective
  * scopes), list their own and revoke their own; that changes no state of the organization.
  * Admins may list and revoke everyone's tokens in their organization.
+ *
+ * A token created with an API token never outlives it: its expiry is at most the parent's (a
+ * longer or absent expiresInDays is capped, and the answer shows the expiry it got), and revoking
+ * the parent revokes it, and the tokens it created, in the same transaction.
  */
 export function registerApiTokenRoutes(app: Express, context: AppContext): void {
   const { db } = context.database;
@@ -87,7 +94,7 @@ export function registerApiTokenRoutes(app: Express, context: AppContext): void 
     }
     const now = context.now();
     const token = generateToken('personal');
-    const expiresAt =
+    const requestedExpiry =
       body.expiresInDays === undefined
         ? null
         : new Date(now.getTime() + body.expiresInDays * dayMs);
@@ -95,6 +102,9 @@ export function registerApiTokenRoutes(app: Express, context: AppContext): void 
       body.scopes.includes(scope),
     );
     const summary = await db.transaction(async (tx) => {
+      const parent =
+        principal.via === 'api_token' ? await lockLiveParent(tx, principal, now) : undefined;
+      const expiresAt = earliestExpiry(requestedExpiry, parent?.expiresAt ?? null);
       const [inserted] = await tx
         .insert(apiTokens)
         .values({
@@ -105,6 +115,7 @@ export function registerApiTokenRoutes(app: Express, context: AppContext): void 
           tokenPrefix: displayPrefix(token),
           scopes,
           expiresAt,
+          parentTokenId: parent?.id ?? null,
           createdAt: now,
         })
         .returning({ id: apiTokens.id });
@@ -121,6 +132,7 @@ export function registerApiTokenRoutes(app: Express, context: AppContext): void 
             scopes,
             expiresAt: expiresAt?.toISOString() ?? null,
             tokenPrefix: displayPrefix(token),
+            parentTokenId: parent?.id ?? null,
           },
         },
       );
@@ -171,6 +183,9 @@ export function registerApiTokenRoutes(app: Express, context: AppContext): void 
         .where(
           and(eq(apiTokens.id, row.id), eq(apiTokens.organizationId, principal.organizationId)),
         );
+      // The tokens this one created (and theirs) go with it: run after the update above, which
+      // waited for any creation that held this token's row, so this statement sees its child.
+      const children = await revokeDescendants(tx, principal.organizationId, row.id, revokedAt);
       evict = await credentialsChanged(tx, context, row.userId);
       await recordAudit(
         tx,
@@ -179,7 +194,12 @@ export function registerApiTokenRoutes(app: Express, context: AppContext): void 
           action: 'api_token.revoke',
           targetType: 'api_token',
           targetId: row.id,
-          details: { name: row.name, ownerUserId: row.userId, tokenPrefix: row.tokenPrefix },
+          details: {
+            name: row.name,
+            ownerUserId: row.userId,
+            tokenPrefix: row.tokenPrefix,
+            ...(children.length > 0 ? { childTokensRevoked: children } : {}),
+          },
         },
       );
       return toSummary({ ...row, revokedAt });
@@ -187,6 +207,70 @@ export function registerApiTokenRoutes(app: Express, context: AppContext): void 
     evict?.();
     return summary;
   });
+}
+
+/** The earlier of two expiries, null meaning never. */
+function earliestExpiry(requested: Date | null, parent: Date | null): Date | null {
+  if (requested === null) return parent;
+  if (parent === null) return requested;
+  return requested <= parent ? requested : parent;
+}
+
+/**
+ * The API token a token-authenticated caller is using, locked against revocation until the
+ * caller's transaction ends (FOR SHARE conflicts with the revocation's update), so a token
+ * being created by it is either seen by that revocation or refused here. A 401 when it was
+ * revoked or expired since the caller was authenticated.
+ */
+async function lockLiveParent(
+  tx: Database,
+  principal: UserPrincipal,
+  now: Date,
+): Promise<{ id: string; expiresAt: Date | null }> {
+  const [parent] = await tx
+    .select({ id: apiTokens.id, expiresAt: apiTokens.expiresAt, revokedAt: apiTokens.revokedAt })
+    .from(apiTokens)
+    .where(
+      and(
+        eq(apiTokens.id, principal.credentialId),
+        eq(apiTokens.organizationId, principal.organizationId),
+      ),
+    )
+    .for('share');
+  if (parent === undefined || parent.revokedAt !== null) {
+    throw unauthorized('this API token was revoked; create a new one');
+  }
+  if (parent.expiresAt !== null && parent.expiresAt <= now) {
+    throw unauthorized(
+      `this API token expired at ${parent.expiresAt.toISOString()}; create a new one`,
+    );
+  }
+  return { id: parent.id, expiresAt: parent.expiresAt };
+}
+
+/**
+ * Revokes the tokens created by a token, and theirs, that are not revoked yet; answers their
+ * ids. They all belong to the same user as the token (a token creates tokens for its owner).
+ */
+async function revokeDescendants(
+  tx: Database,
+  organizationId: string,
+  tokenId: string,
+  revokedAt: Date,
+): Promise<string[]> {
+  const rows = await tx.execute<{ id: string }>(sql`
+    with recursive descendants as (
+      select id from api_tokens where parent_token_id = ${tokenId}::uuid
+      union
+      select child.id from api_tokens child join descendants on child.parent_token_id = descendants.id
+    )
+    update api_tokens set revoked_at = ${revokedAt.toISOString()}::timestamptz
+    where id in (select id from descendants)
+      and organization_id = ${organizationId}::uuid
+      and revoked_at is null
+    returning id`);
+  const list = Array.isArray(rows) ? rows : (rows as { rows: { id: string }[] }).rows;
+  return list.map((row) => row.id);
 }
 
 /** Deletes a member's tokens in one organization (when they leave it); answers how many. */

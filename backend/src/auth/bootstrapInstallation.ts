@@ -29,7 +29,8 @@ export async function installationHasUsers(db: Database): Promise<boolean> {
 }
 
 /**
- * First run: creates the first organization, its admin user and the membership, and records it
+ * First run: creates the first organization, its admin user (the installation's admin, who may
+ * create more organizations) and the membership, and records it
  * in the audit log, all in one transaction. Allowed only while no user exists: the transaction
  * takes an advisory lock and checks again, so of any number of concurrent bootstraps (on any
  * replica) exactly one succeeds and the others get a 409 conflict. Used by
@@ -52,7 +53,12 @@ export async function bootstrapInstallation(
       .returning({ id: organizations.id, name: organizations.name });
     const [user] = await tx
       .insert(users)
-      .values({ email: input.email, name: input.name ?? '', passwordHash })
+      .values({
+        email: input.email,
+        name: input.name ?? '',
+        passwordHash,
+        installationAdmin: true,
+      })
       .returning({ id: users.id, email: users.email, name: users.name });
     if (organization === undefined || user === undefined) {
       throw new Error('bootstrap inserted no organization or user');

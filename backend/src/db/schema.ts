@@ -54,6 +54,11 @@ export const users = pgTable(
     name: text('name').notNull().default(''),
     /** scrypt: `scrypt$N$r$p$salt$hash` (base64url). */
     passwordHash: text('password_hash').notNull(),
+    /**
+     * The installation's own admin: the user the first-run bootstrap created. With the default
+     * CRONFLEET_ORGANIZATION_CREATORS=bootstrap-admin, only such users may create organizations.
+     */
+    installationAdmin: boolean('installation_admin').notNull().default(false),
     createdAt: createdAt(),
   },
   (table) => [uniqueIndex('users_email_key').on(table.email)],
@@ -119,11 +124,23 @@ export const apiTokens = pgTable(
     expiresAt: timestampTz('expires_at'),
     lastUsedAt: timestampTz('last_used_at'),
     revokedAt: timestampTz('revoked_at'),
+    /**
+     * The API token that created this one (null: created with a session). A child never
+     * outlives its parent: its expiry is at most the parent's, and revoking the parent revokes
+     * its children (and theirs) in the same transaction.
+     */
+    parentTokenId: uuid('parent_token_id').references((): AnyPgColumn => apiTokens.id, {
+      onDelete: 'cascade',
+    }),
     createdAt: createdAt(),
   },
   (table) => [
     uniqueIndex('api_tokens_token_hash_key').on(table.tokenHash),
     index('api_tokens_org_user_idx').on(table.organizationId, table.userId),
+    // The children of a token being revoked.
+    index('api_tokens_parent_idx')
+      .on(table.parentTokenId)
+      .where(sql`${table.parentTokenId} is not null`),
   ],
 );
 
@@ -380,5 +397,12 @@ export const auditLog = pgTable(
     userAgent: text('user_agent'),
     createdAt: createdAt(),
   },
-  (table) => [index('audit_log_org_created_idx').on(table.organizationId, table.createdAt.desc())],
+  (table) => [
+    // Keyset pages of GET /api/v1/audit, newest first: (created_at, id) descending.
+    index('audit_log_org_created_id_idx').on(
+      table.organizationId,
+      table.createdAt.desc(),
+      table.id.desc(),
+    ),
+  ],
 );

@@ -35,7 +35,15 @@ import {
   RemoveUserResponse,
   SessionResponse,
 } from './authContract.js';
+import { AuditEntry, ListAuditResponse } from './auditContract.js';
 import { CheckInBatchRequest, CheckInBatchResponse } from './checkInContract.js';
+import {
+  CreateOrganizationRequest,
+  ListOrganizationsResponse,
+  OrganizationMembership,
+  RenameOrganizationRequest,
+  SwitchOrganizationRequest,
+} from './organizationContract.js';
 import { ApiErrorBody, ValidationErrorDetails } from './errorContract.js';
 import { InventoryRequest, InventoryResponse } from './inventoryContract.js';
 import {
@@ -93,6 +101,15 @@ const schemaOf: Record<keyof typeof apiExamples, z.ZodType> = {
   jobSummary: JobSummary,
   listJobsResponse: ListJobsResponse,
   statsResponse: StatsResponse,
+  createOrganizationRequest: CreateOrganizationRequest,
+  createdOrganization: OrganizationMembership,
+  listOrganizationsResponse: ListOrganizationsResponse,
+  renameOrganizationRequest: RenameOrganizationRequest,
+  renamedOrganization: OrganizationMembership,
+  switchOrganizationRequest: SwitchOrganizationRequest,
+  switchedSessionResponse: SessionResponse,
+  auditEntry: AuditEntry,
+  listAuditResponse: ListAuditResponse,
   validationErrorBody: ApiErrorBody,
 };
 

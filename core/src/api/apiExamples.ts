@@ -31,7 +31,15 @@ import type {
   RemoveUserResponse,
   SessionResponse,
 } from './authContract.js';
+import type { AuditEntry, ListAuditResponse } from './auditContract.js';
 import type { CheckInBatchRequest, CheckInBatchResponse } from './checkInContract.js';
+import type {
+  CreateOrganizationRequest,
+  ListOrganizationsResponse,
+  OrganizationMembership,
+  RenameOrganizationRequest,
+  SwitchOrganizationRequest,
+} from './organizationContract.js';
 import type { ApiErrorBody } from './errorContract.js';
 import type { InventoryRequest, InventoryResponse } from './inventoryContract.js';
 import type {
@@ -279,6 +287,7 @@ const apiTokenSummary: ApiTokenSummary = {
   expiresAt: '2024-07-30T09:30:00.000Z',
   lastUsedAt: '2024-05-01T10:02:41.000Z',
   revokedAt: null,
+  parentTokenId: null,
 };
 
 const createApiTokenResponse: CreateApiTokenResponse = {
@@ -483,6 +492,67 @@ const statsResponse: StatsResponse = {
   runsPerHour,
 };
 
+const secondOrganizationId = '7b8c9d0e-1f2a-4b3c-8d4e-5f6a7b8c9d0e';
+
+const createOrganizationRequest: CreateOrganizationRequest = { name: 'Acme Data' };
+
+const createdOrganization: OrganizationMembership = {
+  id: secondOrganizationId,
+  name: 'Acme Data',
+  role: 'admin',
+  createdAt: '2024-05-03T08:00:00.000Z',
+  active: false,
+};
+
+const listOrganizationsResponse: ListOrganizationsResponse = {
+  items: [
+    {
+      id: organizationId,
+      name: 'Acme Platform',
+      role: 'admin',
+      createdAt: '2024-05-01T09:30:00.000Z',
+      active: true,
+    },
+    createdOrganization,
+  ],
+  canCreate: true,
+};
+
+const renameOrganizationRequest: RenameOrganizationRequest = { name: 'Acme Data Platform' };
+
+const renamedOrganization: OrganizationMembership = {
+  ...createdOrganization,
+  name: 'Acme Data Platform',
+  active: true,
+};
+
+const switchOrganizationRequest: SwitchOrganizationRequest = {
+  organizationId: secondOrganizationId,
+};
+
+const switchedSessionResponse: SessionResponse = {
+  ...sessionResponse,
+  organization: { id: secondOrganizationId, name: 'Acme Data' },
+};
+
+const auditEntry: AuditEntry = {
+  id: 1042,
+  createdAt: '2024-05-02T08:00:00.000Z',
+  actorType: 'user',
+  actorId: adminUserId,
+  action: 'api_token.revoke',
+  targetType: 'api_token',
+  targetId: apiTokenId,
+  details: { name: 'ci-deploy', ownerUserId: adminUserId, tokenPrefix: 'cfp_Q2xp5v' },
+  ip: '203.0.113.7',
+  userAgent: 'Mozilla/5.0',
+};
+
+const listAuditResponse: ListAuditResponse = {
+  items: [auditEntry],
+  nextCursor: 'WyIxNzE0NjM2ODAwMDAwMDAwIiwxMDQyXQ',
+};
+
 const validationErrorBody: ApiErrorBody = {
   error: {
     code: 'validation_failed',
@@ -537,5 +607,14 @@ export const apiExamples = {
   jobSummary,
   listJobsResponse,
   statsResponse,
+  createOrganizationRequest,
+  createdOrganization,
+  listOrganizationsResponse,
+  renameOrganizationRequest,
+  renamedOrganization,
+  switchOrganizationRequest,
+  switchedSessionResponse,
+  auditEntry,
+  listAuditResponse,
   validationErrorBody,
 } as const;

@@ -31,6 +31,7 @@ describe('apiRoutes', () => {
       'bootstrap',
       'createApiToken',
       'createEnrollmentToken',
+      'createOrganization',
       'enroll',
       'login',
       'runJob',

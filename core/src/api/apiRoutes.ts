@@ -2,6 +2,7 @@ import { agentAdminRoutes } from './agentAdminRoutes.js';
 import { agentCommandRoutes } from './agentCommandRoutes.js';
 import { defineRoute, type ApiRouteDefinition } from './apiRouteDefinition.js';
 import { authRoutes } from './authRoutes.js';
+import { organizationRoutes } from './organizationRoutes.js';
 import { runQueryRoutes } from './runQueryRoutes.js';
 import {
   EnrollRequest,
@@ -113,6 +114,7 @@ export const apiRoutes = {
   ...agentAdminRoutes,
   ...agentCommandRoutes,
   ...runQueryRoutes,
+  ...organizationRoutes,
 } as const;
 
 export type ApiRoutes = typeof apiRoutes;

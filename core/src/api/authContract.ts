@@ -106,7 +106,10 @@ export const MeResponse = z.object({
   /** The role's permissions, intersected with the token's scopes when `via` is `api_token`. */
   permissions: z.array(PermissionName),
   via: z.enum(['session', 'api_token']),
-  /** Every organization the user belongs to (to switch, sign in again with its id). */
+  /**
+   * Every organization the user belongs to. A session switches with
+   * `PUT /api/v1/auth/session/organization`; an API token acts in its own organization only.
+   */
   organizations: z.array(OrganizationSummary.extend({ role: Role })),
 });
 export type MeResponse = z.infer<typeof MeResponse>;
@@ -126,7 +129,10 @@ export const CreateApiTokenRequest = z.object({
     .refine((scopes) => new Set(scopes).size === scopes.length, {
       error: 'list each scope once',
     }),
-  /** Days until the token expires, 1 to 3650; absent: it never expires (revoke it when done). */
+  /**
+   * Days until the token expires, 1 to 3650; absent: it never expires (revoke it when done).
+   * A token created with an API token expires no later than that token, whatever is asked.
+   */
   expiresInDays: z
     .number()
     .int('must be a whole number of days')
@@ -149,6 +155,11 @@ export const ApiTokenSummary = z.object({
   expiresAt: IsoDateTime.nullable(),
   lastUsedAt: IsoDateTime.nullable(),
   revokedAt: IsoDateTime.nullable(),
+  /**
+   * The API token that created this one; null when it was created with a session. A token
+   * created by a token expires no later than its parent and is revoked with it.
+   */
+  parentTokenId: Uuid.nullable(),
 });
 export type ApiTokenSummary = z.infer<typeof ApiTokenSummary>;
 

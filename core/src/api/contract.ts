@@ -12,5 +12,21 @@ export * from './inventoryContract.js';
 export * from './checkInContract.js';
 export * from './runContract.js';
 export * from './authContract.js';
+export {
+  CreateOrganizationRequest,
+  ListOrganizationsResponse,
+  OrganizationMembership,
+  OrganizationPathParams,
+  RenameOrganizationRequest,
+  SwitchOrganizationRequest,
+} from './organizationContract.js';
+export {
+  AuditActionFilter,
+  AuditActorType,
+  AuditEntry,
+  AuditTimeBound,
+  ListAuditQuery,
+  ListAuditResponse,
+} from './auditContract.js';
 export * from './apiRouteDefinition.js';
 export * from './apiRoutes.js';
