@@ -111,6 +111,40 @@ describe('migrations', () => {
     expect(rows[1]?.run_id).not.toBe(shared);
   });
 
+  it("0005 makes the bootstrap's admin the installation admin, and no one else", async () => {
+    database = await createTestDatabase();
+    const organizationId = await seedOrganization(database);
+    const ids: string[] = [];
+    for (const email of ['first@example.com', 'second@example.com']) {
+      const rows = await database.rows<{ id: string }>(
+        sql`insert into users (email, password_hash) values (${email}, 'x') returning id`,
+      );
+      ids.push(rows[0]?.id ?? '');
+    }
+    // As 0004 left users, with the audit entry every bootstrap (API or command) writes.
+    await database.db.execute(sql`alter table users drop column installation_admin`);
+    await database.db.execute(sql`
+      insert into audit_log (organization_id, actor_type, action, target_type, target_id, details)
+      values (${organizationId}, 'system', 'installation.bootstrap', 'organization', ${organizationId},
+              ${JSON.stringify({ adminUserId: ids[0], via: 'cli' })}::jsonb)`);
+    const statements = (
+      await readFile(
+        path.join(migrationsFolder, '0005_organizations_audit_token_parents.sql'),
+        'utf8',
+      )
+    ).split('--> statement-breakpoint');
+    for (const statement of statements.filter((text) => /"users"/.test(text))) {
+      await database.db.execute(sql.raw(statement));
+    }
+    const rows = await database.rows<{ email: string; installation_admin: boolean }>(
+      sql`select email, installation_admin from users order by email`,
+    );
+    expect(rows).toEqual([
+      { email: 'first@example.com', installation_admin: true },
+      { email: 'second@example.com', installation_admin: false },
+    ]);
+  });
+
   it('are current: generating from the schema again produces no new migration', async () => {
     const workDir = await mkdtemp(path.join(tmpdir(), 'cronfleet-drizzle-'));
     try {
