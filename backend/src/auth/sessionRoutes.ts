@@ -154,7 +154,15 @@ export function registerSessionRoutes(app: Express, context: AppContext): void {
       .select({ id: organizations.id, name: organizations.name, role: memberships.role })
       .from(memberships)
       .innerJoin(organizations, eq(organizations.id, memberships.organizationId))
-      .where(eq(memberships.userId, principal.userId))
+      .where(
+        // An API token belongs to one organization: it shows only that one.
+        principal.via === 'api_token'
+          ? and(
+              eq(memberships.userId, principal.userId),
+              eq(memberships.organizationId, principal.organizationId),
+            )
+          : eq(memberships.userId, principal.userId),
+      )
       .orderBy(asc(memberships.createdAt), asc(memberships.organizationId));
     const current = joined.find((row) => row.id === principal.organizationId);
     if (current === undefined) {

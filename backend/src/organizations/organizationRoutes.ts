@@ -91,7 +91,15 @@ export function registerOrganizationRoutes(app: Express, context: AppContext): v
       .select(membershipColumns)
       .from(memberships)
       .innerJoin(organizations, eq(organizations.id, memberships.organizationId))
-      .where(eq(memberships.userId, principal.userId))
+      .where(
+        // An API token belongs to one organization: it shows only that one.
+        principal.via === 'api_token'
+          ? and(
+              eq(memberships.userId, principal.userId),
+              eq(memberships.organizationId, principal.organizationId),
+            )
+          : eq(memberships.userId, principal.userId),
+      )
       .orderBy(asc(memberships.createdAt), asc(memberships.organizationId));
     return {
       items: rows.map((row) => toMembership(row, principal.organizationId)),
