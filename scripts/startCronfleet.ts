@@ -106,7 +106,8 @@ async function api(
     method,
     headers: {
       'content-type': 'application/json',
-      ...(cookie === undefined ? {} : { cookie }),
+      // A write signed in by the session cookie must say it is no cross-site form (CSRF).
+      ...(cookie === undefined ? {} : { cookie, 'x-cronfleet-client': 'demo' }),
     },
     body: JSON.stringify(body),
   });

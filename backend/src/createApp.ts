@@ -1,15 +1,21 @@
 import { existsSync } from 'node:fs';
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
-import { apiErrorBody } from '@cronfleet/core/api';
+import { apiErrorBody, apiRoutes, type ApiRouteDefinition } from '@cronfleet/core/api';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import helmet, { type HelmetOptions } from 'helmet';
 import { registerAgentRoutes } from './agents/registerAgentRoutes.js';
 import { registerAuthRoutes } from './auth/registerAuthRoutes.js';
 import { ApiError, invalidJson, sendError, sendJson } from './http/apiError.js';
 import type { AppContext } from './http/appContext.js';
+import { crossSiteWriteGuard } from './http/crossSiteWrites.js';
 import { buildOpenApiDocument, openApiPath, type OpenApiDocument } from './http/openApiDocument.js';
-import { leanRoutesOf, maxJsonBodyBytes, maxJsonBodySize } from './http/leanRoutes.js';
+import {
+  leanRoutesOf,
+  maxJsonBodySize,
+  maxUnauthenticatedJsonBodySize,
+} from './http/leanRoutes.js';
+import { jsonBodyParserOf } from './http/mountRoute.js';
 import { requestTracker } from './http/requestLogging.js';
 import { metricsFor, metricsHandler, observeRequestDuration } from './operations/metrics.js';
 import { readinessHandler } from './operations/readiness.js';
@@ -69,9 +75,26 @@ export function securityHeaders(): (response: ServerResponse) => void {
   };
 }
 
+/**
+ * Whether answers to this URL carry data (the API, the probes, the metrics): they are sent with
+ * `Cache-Control: no-store`, so that no browser or proxy cache keeps a copy (a shared computer,
+ * a caching proxy). The dashboard's static files keep their own caching.
+ */
+function carriesData(url: string): boolean {
+  const path = url.split('?')[0] ?? '';
+  return (
+    path === '/api' ||
+    path.startsWith('/api/') ||
+    path === '/healthz' ||
+    path === '/readyz' ||
+    path === '/metrics'
+  );
+}
+
 /** Methods and headers a configured origin may use, and the response headers it may read. */
 const corsAllowedMethods = 'GET, POST, PUT, PATCH, DELETE';
-const corsAllowedHeaders = 'Authorization, Content-Type, X-Request-Id';
+const corsAllowedHeaders =
+  'Authorization, Content-Type, X-Request-Id, X-Requested-With, X-Cronfleet-Client';
 const corsExposedHeaders = 'X-Request-Id, Retry-After, RateLimit, RateLimit-Policy';
 
 /**
@@ -126,6 +149,7 @@ export function createApp(context: AppContext): Express {
   const prepare = (request: IncomingMessage, response: ServerResponse) => {
     track(request, response);
     setSecurityHeaders(response);
+    if (carriesData(request.url ?? '')) response.setHeader('Cache-Control', 'no-store');
   };
   leanRoutesOf(app).prepare = prepare;
   app.use((request, response, next) => {
@@ -138,9 +162,21 @@ export function createApp(context: AppContext): Express {
     response.json({ status: 'ok' });
   });
   app.get('/readyz', readinessHandler(context));
-  app.get('/metrics', metricsHandler(metrics));
+  app.get('/metrics', metricsHandler(metrics, context));
 
-  app.use('/api', express.json({ limit: maxJsonBodyBytes }));
+  // Before any body is read: a write made with the session cookie must come from the dashboard.
+  app.use('/api', crossSiteWriteGuard(context));
+  // Bodies are read by each route once its caller is authenticated (mountRoute). The routes that
+  // take no credentials (sign-in, bootstrap) read theirs here, small, so that the rate limits
+  // mounted before them can count attempts per e-mail address.
+  for (const route of Object.values(apiRoutes) as ApiRouteDefinition[]) {
+    if (route.auth === 'none' && route.method !== 'GET') {
+      app[route.method.toLowerCase() as 'post' | 'put' | 'patch' | 'delete'](
+        route.path,
+        jsonBodyParserOf(route),
+      );
+    }
+  }
 
   let openApiDocument: OpenApiDocument | undefined;
   app.get(openApiPath, (_request, response) => {
@@ -184,10 +220,13 @@ export function createApp(context: AppContext): Express {
     if (bodyError.type === 'entity.parse.failed') {
       sendError(invalidJson(bodyError.message ?? ''), request, response, context.logger);
     } else if (bodyError.type === 'entity.too.large') {
+      const unauthenticated = bodyError.limit !== undefined && bodyError.limit < 1024 * 1024;
       sendError(
         new ApiError(
           'payload_too_large',
-          `the request body is larger than the ${maxJsonBodySize} limit; send smaller batches`,
+          unauthenticated
+            ? `the request body is larger than the ${maxUnauthenticatedJsonBodySize} limit of a request that carries no credentials`
+            : `the request body is larger than the ${maxJsonBodySize} limit; send smaller batches`,
         ),
         request,
         response,

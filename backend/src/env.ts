@@ -97,6 +97,21 @@ export const BackendConfig = z
     /** Let background workers (retention, lost runs) run in this process. */
     workers: booleanText.default(true),
     /**
+     * The origin the dashboard is served from, e.g. https://cron.example.com. A write made with the
+     * session cookie must come from it (or from a CORS origin), else it is refused as a cross-site
+     * request. Unset: the origin the request was sent to (the dashboard this backend serves).
+     */
+    dashboardOrigin: z
+      .url({ message: 'must be an origin such as https://cron.example.com' })
+      .transform((url) => new URL(url).origin)
+      .optional(),
+    /** When set, GET /metrics needs `Authorization: Bearer <this token>`. */
+    metricsToken: z
+      .string()
+      .min(16, 'must be at least 16 characters (e.g. openssl rand -hex 32)')
+      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+      .optional(),
+    /**
      * Who may create organizations (POST /api/v1/organizations): `bootstrap-admin`, the user the
      * first-run bootstrap created; or `any-user`, every signed-in user. The command
      * `cronfleet-backend org create` works either way (it needs the database, not an account).
@@ -131,6 +146,8 @@ export const environmentVariables = {
   commandTtlSeconds: 'CRONFLEET_COMMAND_TTL_SECONDS',
   maxCommandsPerHeartbeat: 'CRONFLEET_MAX_COMMANDS_PER_HEARTBEAT',
   workers: 'CRONFLEET_WORKERS',
+  dashboardOrigin: 'CRONFLEET_DASHBOARD_ORIGIN',
+  metricsToken: 'CRONFLEET_METRICS_TOKEN',
   organizationCreators: 'CRONFLEET_ORGANIZATION_CREATORS',
 } as const satisfies Record<keyof z.input<typeof BackendConfig>, string>;
 

@@ -45,7 +45,11 @@ async function call(
     ...options.headers,
   };
   if (options.body !== undefined) headers['content-type'] = 'application/json';
-  if (options.cookie !== undefined) headers.cookie = options.cookie;
+  if (options.cookie !== undefined) {
+    headers.cookie = options.cookie;
+    // What the dashboard's scripts send: a write signed in by the cookie needs it (or its Origin).
+    headers['x-requested-with'] = 'XMLHttpRequest';
+  }
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
   const response = await fetch(`${app.baseUrl}${path}`, {
     method,
@@ -461,18 +465,18 @@ describe('sign-in rate limits', () => {
     expect(other.status).toBe(200);
   });
 
-  it('limits failed logins per e-mail address across client addresses', async () => {
+  it('never locks the owner out: 10 failed logins from 10 addresses leave the password working from another', async () => {
+    // Issue 11 §3f. Guessing per account and address is slowed (test/loginThrottle.test.ts).
     for (let attempt = 1; attempt <= 10; attempt += 1) {
       const result = await call(app, 'POST', '/api/v1/auth/login', {
         body: { email: 'Target@example.com', password: `guess number ${attempt}` },
       });
       expect(result.status).toBe(401);
     }
-    const limited = await call(app, 'POST', '/api/v1/auth/login', {
+    const owner = await call(app, 'POST', '/api/v1/auth/login', {
       body: { email: 'target@example.com', password },
     });
-    expect(limited.status).toBe(429);
-    expect(limited.headers.get('retry-after')).not.toBeNull();
+    expect(owner.status).toBe(200);
   });
 
   it('limits repeated bootstrap attempts too', async () => {

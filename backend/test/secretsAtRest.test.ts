@@ -41,6 +41,8 @@ async function request(
   if (credentials.token !== undefined) headers.authorization = `Bearer ${credentials.token}`;
   if (credentials.session !== undefined) {
     headers.cookie = `${sessionCookieName}=${credentials.session}`;
+    // What the dashboard's scripts send: a write signed in by the cookie needs it (or its Origin).
+    headers['x-requested-with'] = 'XMLHttpRequest';
   }
   if (body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(`${app.baseUrl}${path}`, {

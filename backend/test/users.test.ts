@@ -26,7 +26,11 @@ async function call(
 ): Promise<Call> {
   const headers: Record<string, string> = {};
   if (credential.token !== undefined) headers.authorization = `Bearer ${credential.token}`;
-  if (credential.cookie !== undefined) headers.cookie = credential.cookie;
+  if (credential.cookie !== undefined) {
+    headers.cookie = credential.cookie;
+    // What the dashboard's scripts send: a write signed in by the cookie needs it (or its Origin).
+    headers['x-requested-with'] = 'XMLHttpRequest';
+  }
   if (body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(`${app.baseUrl}${path}`, {
     method,

@@ -182,7 +182,8 @@ describe('npm start', () => {
     const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
     const created = await fetch(`${url}/api/v1/enrollment-tokens`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', cookie },
+      // As the dashboard sends it: a write signed in by the cookie comes from its origin.
+      headers: { 'content-type': 'application/json', cookie, origin: url },
       body: JSON.stringify({ description: 'a test agent' }),
     });
     const { token: enrollmentToken } = (await created.json()) as { token: string };

@@ -15,7 +15,20 @@ export interface KeysetPosition {
   id: string;
 }
 
-const EncodedPosition = z.tuple([z.string().regex(/^-?\d{1,18}$/), z.uuid()]);
+/** 9999-12-31T23:59:59.999999Z in microseconds since the epoch. */
+const latestMicros = 253_402_300_799_999_999n;
+
+/**
+ * A creation time from 1970 to 9999: what PostgreSQL stores for a row. A tampered cursor with a
+ * time beyond (which the database would refuse as "timestamp out of range") is a 400.
+ */
+const EncodedPosition = z.tuple([
+  z
+    .string()
+    .regex(/^\d{1,18}$/)
+    .refine((micros) => BigInt(micros) <= latestMicros),
+  z.uuid(),
+]);
 
 export function encodeCursor(position: KeysetPosition): string {
   return encodeOpaqueCursor([position.createdAtMicros, position.id]);

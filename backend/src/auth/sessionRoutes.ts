@@ -1,12 +1,13 @@
 import { apiRoutes, type MeResponse, type PermissionName } from '@cronfleet/core/api';
 import { and, asc, eq } from 'drizzle-orm';
-import type { Express, Request } from 'express';
+import type { Express } from 'express';
 import { recordAudit } from '../audit/recordAudit.js';
 import { memberships, organizations, sessions, users } from '../db/schema.js';
 import { ApiError, forbidden, notFound, unauthorized } from '../http/apiError.js';
 import type { AppContext } from '../http/appContext.js';
 import { credentialsChanged } from '../http/credentialCache.js';
 import { mountRoute } from '../http/mountRoute.js';
+import { loginThrottle } from '../http/loginThrottle.js';
 import { loginRateLimit } from '../http/rateLimits.js';
 import { bootstrapInstallation } from './bootstrapInstallation.js';
 import { prepareDummyPasswordHash, verifyPassword } from './passwordHash.js';
@@ -15,24 +16,18 @@ import { clearSessionCookie, sessionResponse, startSession } from './userSession
 /** One message for an unknown e-mail address and a wrong password: never reveal which. */
 export const wrongCredentialsMessage = 'wrong e-mail address or password; check both and try again';
 
-function emailOfBody(request: Request): string | undefined {
-  const email = (request.body as { email?: unknown } | undefined)?.email;
-  return typeof email === 'string' && email.trim() !== ''
-    ? `email:${email.trim().toLowerCase()}`
-    : undefined;
-}
-
 /**
- * Bootstrap, login, logout and me. Login and bootstrap are rate limited twice: failed attempts
- * per client address, and failed attempts per e-mail address (password guessing spread over many
- * addresses). The counters are in this process's memory (N replicas: N times the limit).
+ * Bootstrap, login, logout and me. Login and bootstrap are limited twice: failed attempts per
+ * client address (over all accounts), and growing delays per account and client address
+ * (loginThrottle.ts), which slow password guessing without ever locking the owner out from
+ * another address. The counters are in this process's memory (N replicas: N times the limit).
  */
 export function registerSessionRoutes(app: Express, context: AppContext): void {
   const { db } = context.database;
   void prepareDummyPasswordHash();
   const limits = (path: string) => {
     app.post(path, loginRateLimit({ logger: context.logger }));
-    app.post(path, loginRateLimit({ logger: context.logger, keyBy: emailOfBody }));
+    app.post(path, loginThrottle(context.now));
   };
 
   limits(apiRoutes.bootstrap.path);

@@ -1,10 +1,11 @@
-import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { sql, type SQL } from 'drizzle-orm';
 import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import type { Logger } from 'pino';
+import { createDataDirectory, describeRepairs, secureDataDirectory } from './dataDirectoryModes.js';
 import * as schema from './schema.js';
 
 /** The drizzle database, whichever driver is behind it. */
@@ -46,6 +47,35 @@ export interface DatabaseOptions {
   /** PGlite's directory, or `memory://` for a throw-away in-memory database. */
   dataDir: string;
   poolSize?: number;
+  /** Where a repair of the data directory's modes is reported (embedded PGlite). */
+  logger?: Pick<Logger, 'warn' | 'info'> | undefined;
+}
+
+/**
+ * Makes PGlite's data directory private before it opens (see dataDirectoryModes.ts). A directory
+ * that others could enter (a loosened mode, or one made by a version before this check) is
+ * reported as a warning: its files were exposed until now.
+ */
+async function openPrivateDataDirectory(options: DatabaseOptions): Promise<void> {
+  const { dataDir, logger } = options;
+  await createDataDirectory(dataDir);
+  const repairs = await secureDataDirectory(dataDir);
+  if (repairs.length === 0) return;
+  const top = repairs.find((repair) => repair.path === dataDir);
+  const details = {
+    dataDir,
+    repaired: repairs.length,
+    examples: describeRepairs(repairs),
+  };
+  if (top !== undefined && (top.from & 0o077) !== 0) {
+    logger?.warn(
+      details,
+      `the embedded database's data directory was open to other users (mode ${top.from.toString(8).padStart(4, '0')}); repaired: directories 0700, files 0600. Check who could read it, and change passwords and tokens if others could`,
+    );
+  } else {
+    // Files PGlite created while it last ran, inside a directory nobody else could enter.
+    logger?.info(details, "the embedded database's file modes were repaired (files 0600)");
+  }
 }
 
 /**
@@ -122,9 +152,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       close: () => client.end({ timeout: 5 }),
     };
   }
-  if (!options.dataDir.startsWith('memory://')) await mkdir(options.dataDir, { recursive: true });
+  const onDisk = !options.dataDir.startsWith('memory://');
+  if (onDisk) await openPrivateDataDirectory(options);
   const client = new PGlite(options.dataDir);
   await client.waitReady;
+  // The files a new data directory was just created with (0666 by PGlite).
+  if (onDisk) await secureDataDirectory(options.dataDir);
   const db = drizzlePglite(client, { schema }) as unknown as Database;
   return {
     db,
@@ -132,6 +165,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     rows: async <Row>(query: SQL) => rowsOf<Row>(await db.execute(query)),
     rowsWithin: async <Row>(_timeoutMs: number, query: SQL) => rowsOf<Row>(await db.execute(query)),
     preparedRows: async <Row>(query: SQL) => rowsOf<Row>(await db.execute(query)),
-    close: () => client.close(),
+    close: async () => {
+      await client.close();
+      // And the files it created while it ran.
+      if (onDisk) await secureDataDirectory(options.dataDir);
+    },
   };
 }

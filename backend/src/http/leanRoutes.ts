@@ -1,17 +1,27 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { badRequest } from './apiError.js';
 
 /** Largest JSON body accepted (a full check-in batch with output heads and tails), and its name. */
 export const maxJsonBodyBytes = 8 * 1024 * 1024;
 export const maxJsonBodySize = '8mb';
 
 /**
- * Serves one request of a lean route: the body is read and parsed (`body` is the parsed JSON);
- * the function answers the request itself, errors included.
+ * Largest JSON body of a route that takes no credentials (sign-in, bootstrap), and its name: such
+ * a body is read before anyone is authenticated, so it stays small.
+ */
+export const maxUnauthenticatedJsonBodyBytes = 64 * 1024;
+export const maxUnauthenticatedJsonBodySize = '64kb';
+
+/**
+ * Serves one request of a lean route. The body is not read yet: `readBody` reads and parses it
+ * (the parsed JSON, or an {@link InvalidJsonBody}), so the route authenticates the caller first
+ * and never reads the body of a call it refuses. The function answers the request itself, errors
+ * included.
  */
 export type LeanRouteServer = (
   request: IncomingMessage,
   response: ServerResponse,
-  body: unknown,
+  readBody: () => Promise<unknown>,
 ) => Promise<void>;
 
 /** A JSON body the lane may parse itself: what agents send (axios sets exactly this). */
@@ -70,11 +80,16 @@ export class LeanRoutes {
     // Express's name for the matched route, which the request histogram labels requests with.
     Object.assign(request, { route: { path: request.url } });
     this.prepare(request, response);
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.once('end', () => {
-      void serve(request, response, parseJsonBody(Buffer.concat(chunks, length)));
-    });
+    const readBody = () =>
+      new Promise<unknown>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        request.on('data', (chunk: Buffer) => chunks.push(chunk));
+        request.once('error', () =>
+          reject(badRequest('the request body was not received completely; send it again')),
+        );
+        request.once('end', () => resolve(parseJsonBody(Buffer.concat(chunks, length))));
+      });
+    void serve(request, response, readBody);
     return true;
   }
 }

@@ -17,10 +17,10 @@ import type { Logger } from 'pino';
  *   app.post(apiRoutes.login.path, loginRateLimit({ logger: context.logger }));
  *   mountRoute(app, context, apiRoutes.login, handler);
  *
- * By default only failed attempts count (answers with status ≥ 400): a user who signs in or an
- * agent that enrolls is never locked out by its own successes, however many servers share one
- * address. For a per-account limit as well, mount a second limiter with `keyBy` (the body is
- * parsed by then: express.json runs first on /api).
+ * Only failed attempts count (answers with status ≥ 400; for enrollment, 401 only): a user who
+ * signs in or an agent that enrolls is never locked out by its own successes, however many
+ * servers share one address. Never key a limit by account alone: anyone could lock its owner out
+ * by failing on purpose (loginThrottle.ts slows guessing per account and address instead).
  * Above the limit the answer is a 429 `rate_limited` in the JSON error shape, with Retry-After
  * (seconds) and the standard RateLimit / RateLimit-Policy headers.
  */
@@ -30,25 +30,35 @@ export interface RateLimitOptions {
   /** The window, in milliseconds. */
   windowMs?: number;
   /**
-   * What the attempts are counted by, e.g. the email of a login body for a per-account limit
-   * (lower-case it); undefined falls back to the client address. Default: the client address.
+   * What the attempts are counted by; undefined falls back to the client address. Default: the
+   * client address. (Never an account alone: see above.)
    */
   keyBy?: (request: Request) => string | undefined;
-  /** Count successful attempts too (default false: only answers with status ≥ 400 count). */
+  /** Count every attempt (default false: only failed attempts count, see `failed`). */
   countSuccesses?: boolean;
+  /** Which answers are failed attempts; default: every status ≥ 400. */
+  failed?: (status: number) => boolean;
   /** Where express-rate-limit reports a misconfiguration (default: the console). */
   logger?: Logger;
 }
 
-/** Failed sign-ins allowed per address: 10 every 5 minutes. */
+/** Failed sign-ins allowed per address, whatever the accounts: 10 every 5 minutes. */
 export const loginRateLimitDefaults = { limit: 10, windowMs: 5 * 60_000 } as const;
 
-/** Failed enrollments allowed per address: 30 every 10 minutes. */
-export const enrollmentRateLimitDefaults = { limit: 30, windowMs: 10 * 60_000 } as const;
+/**
+ * Refused enrollments per address: 30 every 10 minutes. Only a refused enrollment token counts
+ * (401: unknown, revoked, expired or used up): an agent whose token is valid but whose facts are
+ * not (a 400) is not guessing anything, and a fleet behind one address keeps enrolling.
+ */
+export const enrollmentRateLimitDefaults = {
+  limit: 30,
+  windowMs: 10 * 60_000,
+  failed: (status: number) => status === 401,
+} as const;
 
 function failedAttemptLimit(
   what: string,
-  defaults: { limit: number; windowMs: number },
+  defaults: { limit: number; windowMs: number; failed?: (status: number) => boolean },
   options: RateLimitOptions,
 ): RequestHandler {
   const limit = options.limit ?? defaults.limit;
@@ -57,6 +67,8 @@ function failedAttemptLimit(
     windowMs,
     limit,
     skipSuccessfulRequests: options.countSuccesses !== true,
+    requestWasSuccessful: (_request, response) =>
+      !(options.failed ?? defaults.failed ?? ((status) => status >= 400))(response.statusCode),
     keyGenerator: (request) => {
       const key = options.keyBy?.(request);
       return key === undefined ? `ip:${ipKeyGenerator(request.ip ?? '')}` : `key:${key}`;
@@ -79,7 +91,10 @@ function failedAttemptLimit(
   });
 }
 
-/** The limit on POST /api/v1/auth/login (and other password checks): failed attempts per address. */
+/**
+ * The limit on POST /api/v1/auth/login (and other password checks): failed attempts per address,
+ * over all accounts. Mount loginThrottle after it for the per-account-and-address delays.
+ */
 export function loginRateLimit(options: RateLimitOptions = {}): RequestHandler {
   return failedAttemptLimit('sign-in', loginRateLimitDefaults, options);
 }

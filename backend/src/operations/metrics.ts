@@ -1,5 +1,6 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AgentStatus, RunStatus } from '@cronfleet/core/api';
+import { AgentStatus, apiErrorBody, RunStatus } from '@cronfleet/core/api';
 import { sql } from 'drizzle-orm';
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -237,12 +238,41 @@ export function observeRequestDuration(
   };
 }
 
-/** GET /metrics: the registry in Prometheus text format. */
-export function metricsHandler(metrics: AppMetrics): RequestHandler {
-  return async (_request, response) => {
+/**
+ * GET /metrics in the Prometheus text format, never cached. With CRONFLEET_METRICS_TOKEN set, only
+ * a scrape that sends `Authorization: Bearer <that token>` gets them (compared in constant time);
+ * any other gets a 401. What the metrics expose: see docs/operations.md#metrics.
+ */
+export function metricsHandler(
+  metrics: AppMetrics,
+  context: Pick<AppContext, 'config'>,
+): RequestHandler {
+  const { metricsToken } = context.config;
+  const expected = metricsToken === undefined ? undefined : digest(metricsToken);
+  return async (request, response) => {
+    response.setHeader('Cache-Control', 'no-store');
+    if (expected !== undefined) {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+      if (match === null || !timingSafeEqual(digest(match[1] ?? ''), expected)) {
+        response.setHeader('WWW-Authenticate', 'Bearer realm="cronfleet-metrics"');
+        response
+          .status(401)
+          .json(
+            apiErrorBody(
+              'unauthorized',
+              'the metrics need the scrape token: send Authorization: Bearer <CRONFLEET_METRICS_TOKEN>',
+            ),
+          );
+        return;
+      }
+    }
     const text = await metrics.registry.metrics();
     response.setHeader('Content-Type', metrics.registry.contentType);
-    response.setHeader('Cache-Control', 'no-store');
     response.send(text);
   };
+}
+
+/** SHA-256 of a token: equal-length buffers for timingSafeEqual, whatever was sent. */
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
 }

@@ -7,9 +7,18 @@ export interface RunCursor {
   id: number;
 }
 
+/**
+ * What a cursor this server issued holds: a time as toISOString writes it, of a year PostgreSQL
+ * stores (a check-in's times are 1970 to 9999), and a row id. A tampered cursor with any other
+ * time (year 0, +275760) is a 400, never a "timestamp out of range" from the database.
+ */
 const EncodedRunCursor = z
   .tuple([z.iso.datetime(), z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)])
-  .refine(([startedAt]) => new Date(startedAt).toISOString() === startedAt);
+  .refine(([startedAt]) => {
+    const time = new Date(startedAt);
+    const year = time.getUTCFullYear();
+    return time.toISOString() === startedAt && year >= 1970 && year <= 9999;
+  });
 
 /** An opaque cursor: base64url of `["<ISO time>", <id>]`. */
 export function encodeRunCursor(cursor: RunCursor): string {

@@ -24,6 +24,20 @@ export const IsoDateTime = z.iso.datetime({
 });
 export type IsoDateTime = z.infer<typeof IsoDateTime>;
 
+/**
+ * A time a list is filtered by (`from`, `to`): an {@link IsoDateTime} whose UTC year is 1970 to
+ * 9999. Every stored time lies in that range, and PostgreSQL refuses some times outside it (year
+ * 0, beyond 294276), so a query never sends one.
+ */
+export const TimeFilter = IsoDateTime.refine(
+  (time) => {
+    const year = new Date(time).getUTCFullYear();
+    return year >= 1970 && year <= 9999;
+  },
+  { error: 'must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z' },
+);
+export type TimeFilter = z.infer<typeof TimeFilter>;
+
 /** A UUID (run ids are chosen by the agent, agent ids by the backend). */
 export const Uuid = z.uuid({ error: 'must be a UUID, e.g. 3f1c2a9e-8d4b-4f0e-9a61-2b7c5d8e9f10' });
 export type Uuid = z.infer<typeof Uuid>;

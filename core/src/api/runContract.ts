@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { RunTrigger } from './checkInContract.js';
-import { IsoDateTime, JobName, JobRef, Namespace, Revision, Uuid } from './fieldContract.js';
+import {
+  IsoDateTime,
+  JobName,
+  JobRef,
+  Namespace,
+  Revision,
+  TimeFilter,
+  Uuid,
+} from './fieldContract.js';
 import { Cursor, PageLimit, paginatedResponse } from './paginationContract.js';
 
 /** Run history: `GET /api/v1/runs` and `GET /api/v1/runs/:runId`. */
@@ -53,9 +61,9 @@ export const ListRunsQuery = z
     agentId: Uuid.optional(),
     status: RunStatus.optional(),
     /** Runs started (or, without a start, finished) at or after this time. */
-    from: IsoDateTime.optional(),
+    from: TimeFilter.optional(),
     /** Runs started before this time. */
-    to: IsoDateTime.optional(),
+    to: TimeFilter.optional(),
     /** Text searched in the output head and tail. */
     q: z.string().min(1).max(200).optional(),
     limit: PageLimit,
