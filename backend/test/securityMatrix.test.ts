@@ -10,9 +10,11 @@ import {
   type InventoryRequest,
   type Permission,
 } from '@cronfleet/core/api';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword } from '../src/auth/passwordHash.js';
+import { memberships, users } from '../src/db/schema.js';
 import { call, enrollBody, type Answer } from './agentTestCalls.js';
 import { seedAgent, seedEnrollmentToken, seedOrganization, seedUser } from './seed.js';
 import { startTestApp, type TestApp } from './testApp.js';
@@ -38,7 +40,9 @@ type CallerName =
   | 'operatorA'
   | 'adminA'
   | 'adminB'
-  | 'agentB';
+  | 'agentB'
+  /** A user of both organizations (A's viewer, B's admin), with an API token of B. */
+  | 'dualB';
 
 const callerNames: CallerName[] = [
   'anonymous',
@@ -51,6 +55,7 @@ const callerNames: CallerName[] = [
   'adminA',
   'adminB',
   'agentB',
+  'dualB',
 ];
 
 /** Callers of the routes without credentials (bootstrap, login): few, as both are rate limited. */
@@ -71,6 +76,8 @@ interface Fixture {
   enrollmentTokenA: string;
   apiEnrollmentTokenA: string;
   apiTokenA: string;
+  dualB: string;
+  dualEmail: string;
   /** Everything of A that must never appear in an answer to B. */
   secretsOfA: string[];
 }
@@ -78,6 +85,7 @@ interface Fixture {
 const fixture = {} as Fixture;
 
 const revocationReason = 'alpha host decommissioned OPS-77';
+const dualPassword = 'correct horse battery staple';
 const namespaceA = 'alpha-ns';
 const jobA = 'alpha-nightly';
 const revision = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
@@ -111,6 +119,8 @@ interface RouteSample {
   permission?: Permission;
   /** Changes A for good when it succeeds: only refused callers get it in the matrix. */
   destructive?: boolean;
+  /** Only a session may call it: every API token gets a 403. */
+  sessionOnly?: boolean;
 }
 
 /** One sample request per route; a route missing here fails to compile and fails the first test. */
@@ -173,6 +183,19 @@ const samples: { [Name in ApiRouteName]: RouteSample } = {
   runJob: { params: () => ({ namespace: namespaceA, name: jobA }), body: () => ({}) },
   listJobs: {},
   getStats: {},
+  listOrganizations: {},
+  // The matrix runs with CRONFLEET_ORGANIZATION_CREATORS=any-user: a token needs the admin scope.
+  createOrganization: { body: () => ({ name: 'Matrix Org' }), permission: 'admin' },
+  renameOrganization: {
+    params: () => ({ organizationId: fixture.organizationA }),
+    // A's own name: the rename succeeds and changes nothing.
+    body: () => ({ name: 'Alpha Org' }),
+  },
+  switchOrganization: {
+    body: () => ({ organizationId: fixture.organizationA }),
+    sessionOnly: true,
+  },
+  listAudit: { query: { limit: '50' } },
 };
 
 const userCallers = new Set<CallerName>([
@@ -181,12 +204,14 @@ const userCallers = new Set<CallerName>([
   'operatorA',
   'adminA',
   'adminB',
+  'dualB',
 ]);
 const roleOf: Partial<Record<CallerName, readonly Permission[]>> = {
   viewerA: ['read'],
   operatorA: ['read', 'write'],
   adminA: ['read', 'write', 'admin'],
   adminB: ['read', 'write', 'admin'],
+  dualB: ['read', 'write', 'admin'],
 };
 
 type Expected =
@@ -215,7 +240,9 @@ function expectedOutcome(route: ApiRoute, sample: RouteSample, caller: CallerNam
       if (!userCallers.has(caller) || caller === 'expiredAdminA') return unauthorized;
       const needed = sample.permission ?? route.permission ?? 'admin';
       const granted = roleOf[caller] ?? [];
-      if (caller === 'adminB') {
+      // Every caller here uses an API token: it belongs to one organization and never switches.
+      if (sample.sessionOnly === true) return { kind: 'status', status: 403 };
+      if (caller === 'adminB' || caller === 'dualB') {
         // Another organization's resource is unknown, whatever the permission.
         return route.path.includes(':') ? { kind: 'status', status: 404 } : { kind: 'success' };
       }
@@ -302,7 +329,7 @@ async function snapshotOfA() {
 let snapshotBefore: Awaited<ReturnType<typeof snapshotOfA>>;
 
 beforeAll(async () => {
-  app = await startTestApp();
+  app = await startTestApp({ organizationCreators: 'any-user' });
   const { database } = app;
   fixture.organizationA = await seedOrganization(database, 'Alpha Org');
   fixture.organizationB = await seedOrganization(database, 'Beta Org');
@@ -322,6 +349,15 @@ beforeAll(async () => {
   });
   const adminB = await seedUser(database, fixture.organizationB, 'admin');
   const agentB = await seedAgent(database, fixture.organizationB, { name: 'beta-db-1' });
+  // A's viewer too, with a password, so that a session of theirs can switch (see below).
+  const dualB = await seedUser(database, fixture.organizationB, 'admin');
+  await database.db
+    .update(users)
+    .set({ passwordHash: await hashPassword(dualPassword) })
+    .where(eq(users.id, dualB.userId));
+  await database.db
+    .insert(memberships)
+    .values({ organizationId: fixture.organizationA, userId: dualB.userId, role: 'viewer' });
   fixture.tokens = {
     expiredAdminA: expiredAdminA.token,
     revokedAgentA: revokedAgentA.token,
@@ -332,6 +368,7 @@ beforeAll(async () => {
     adminA: adminA.token,
     adminB: adminB.token,
     agentB: agentB.token,
+    dualB: dualB.token,
   };
   Object.assign(fixture, {
     adminA: adminA.userId,
@@ -339,6 +376,8 @@ beforeAll(async () => {
     operatorA: operatorA.userId,
     expiredAdminA: expiredAdminA.userId,
     emailsA: [adminA.email, operatorA.email, viewerA.email, expiredAdminA.email],
+    dualB: dualB.userId,
+    dualEmail: dualB.email,
     agentA: agentA.agentId,
     revokedAgentA: revokedAgentA.agentId,
     enrollmentTokenA: enrollmentA.enrollmentTokenId,
@@ -425,7 +464,7 @@ describe('security matrix', () => {
               expect(answer.body.error.message).toContain(expected.messageContains);
             }
           }
-          if (caller === 'adminB' || caller === 'agentB') {
+          if (caller === 'adminB' || caller === 'agentB' || caller === 'dualB') {
             const sent = Object.values(sample.params?.() ?? {});
             expectNoDataOfA(answer, `${route.name} as ${caller}`, sent);
           }
@@ -587,6 +626,7 @@ describe('filter parameters', () => {
     expect(queryRoutes.map((route) => route.name).sort()).toEqual([
       'listAgents',
       'listApiTokens',
+      'listAudit',
       'listEnrollmentTokens',
       'listJobs',
       'listRuns',
@@ -655,6 +695,111 @@ describe('filter parameters', () => {
         expect(answer.body.error.code).toBe('validation_failed');
       }
     }
+  });
+});
+
+/**
+ * A user of both organizations (A's viewer, B's admin): a session acts in its active
+ * organization only, with the role it has there, and switches; the user's API token of B never
+ * reaches A, whatever the route.
+ */
+describe('a user who belongs to two organizations', () => {
+  /** A call with the session cookie; writes say they come from a script, as the dashboard's do. */
+  async function asSession(cookie: string, method: string, path: string, body?: unknown) {
+    const response = await fetch(`${app.baseUrl}${path}`, {
+      method,
+      headers: {
+        cookie,
+        'x-cronfleet-client': 'security-matrix',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: text === '' ? undefined : JSON.parse(text),
+    } as Answer;
+  }
+
+  it('acts in the active organization only, with its role there, and switches', async () => {
+    const login = await call(app, 'POST', apiRoutes.login.path, undefined, {
+      email: fixture.dualEmail,
+      password: dualPassword,
+      organizationId: fixture.organizationB,
+    });
+    expect(login.status, JSON.stringify(login.body)).toBe(200);
+    const cookie = (login.headers.getSetCookie()[0] ?? '').split(';')[0] ?? '';
+
+    // In B: A's rows are unknown, A cannot be renamed from here, B's audit shows nothing of A.
+    expect((await asSession(cookie, 'GET', `/api/v1/agents/${fixture.agentA}`)).status).toBe(404);
+    expect((await asSession(cookie, 'GET', `/api/v1/runs/${fixture.runA}`)).status).toBe(404);
+    for (const path of ['/api/v1/agents', '/api/v1/runs', '/api/v1/jobs', '/api/v1/audit']) {
+      const answer = await asSession(cookie, 'GET', path);
+      expect(answer.status, path).toBe(200);
+      expectNoDataOfA(answer, `${path} as the two-organization user in B`);
+    }
+    const rename = await asSession(
+      cookie,
+      'PATCH',
+      `/api/v1/organizations/${fixture.organizationA}`,
+      { name: 'Renamed from B' },
+    );
+    expect(rename.status).toBe(403);
+    // A session lists both memberships; the active one is B.
+    const organizations = await asSession(cookie, 'GET', apiRoutes.listOrganizations.path);
+    expect(
+      (organizations.body.items as { id: string; role: string; active: boolean }[]).map(
+        (item) => `${item.id}:${item.role}:${item.active}`,
+      ),
+    ).toEqual(
+      expect.arrayContaining([
+        `${fixture.organizationA}:viewer:false`,
+        `${fixture.organizationB}:admin:true`,
+      ]),
+    );
+
+    // Switched to A: A's viewer, nothing more.
+    const switched = await asSession(cookie, 'PUT', apiRoutes.switchOrganization.path, {
+      organizationId: fixture.organizationA,
+    });
+    expect(switched.status, JSON.stringify(switched.body)).toBe(200);
+    expect(switched.body.role).toBe('viewer');
+    expect((await asSession(cookie, 'GET', `/api/v1/agents/${fixture.agentA}`)).status).toBe(200);
+    for (const [method, path, body] of [
+      ['GET', '/api/v1/users', undefined],
+      ['GET', '/api/v1/audit', undefined],
+      ['PATCH', `/api/v1/organizations/${fixture.organizationA}`, { name: 'Viewer was here' }],
+      ['POST', '/api/v1/enrollment-tokens', apiExamples.createEnrollmentTokenRequest],
+      ['POST', '/api/v1/tokens', { name: 'escalate', scopes: ['read', 'admin'] }],
+    ] as const) {
+      const answer = await asSession(cookie, method, path, body);
+      expect(answer.status, `${method} ${path}: ${JSON.stringify(answer.body)}`).toBe(403);
+    }
+
+    // The same user's API token of B still acts in B only, and shows B only.
+    const me = await call(app, 'GET', apiRoutes.me.path, fixture.tokens.dualB);
+    expect(me.body.organization.id).toBe(fixture.organizationB);
+    expect(me.body.organizations.map((item: { id: string }) => item.id)).toEqual([
+      fixture.organizationB,
+    ]);
+    expectNoDataOfA(me, "me with the two-organization user's token of B");
+    const listed = await call(app, 'GET', apiRoutes.listOrganizations.path, fixture.tokens.dualB);
+    expectNoDataOfA(listed, 'listOrganizations with the token of B');
+    expect(
+      (await call(app, 'GET', `/api/v1/agents/${fixture.agentA}`, fixture.tokens.dualB)).status,
+    ).toBe(404);
+
+    // Back to B, at once (the credential cache included): A's agent is unknown again.
+    const back = await asSession(cookie, 'PUT', apiRoutes.switchOrganization.path, {
+      organizationId: fixture.organizationB,
+    });
+    expect(back.body.role).toBe('admin');
+    expect((await asSession(cookie, 'GET', `/api/v1/agents/${fixture.agentA}`)).status).toBe(404);
+    // A still has its name.
+    const stillA = await okAs('adminA', 'GET', apiRoutes.me.path);
+    expect(stillA.organization).toEqual({ id: fixture.organizationA, name: 'Alpha Org' });
   });
 });
 

@@ -76,10 +76,13 @@ const tagDescriptions: Record<string, string> = {
   'check-ins': 'Check-ins sent by the run wrapper through the agent.',
   runs: 'Run history.',
   jobs: 'Jobs as agents report them (namespace/name across agents).',
-  auth: 'First-run bootstrap, sign-in, sign-out and the current user.',
+  auth: "First-run bootstrap, sign-in, sign-out, the current user and the session's active organization.",
   tokens: 'Personal API tokens (shown once at creation).',
   'enrollment-tokens': 'Enrollment tokens that agents enroll with.',
   users: 'Users of the organization and their roles.',
+  organizations:
+    'Organizations the caller belongs to: list, create (the caller becomes its admin), rename.',
+  audit: "The organization's audit log: who did what, when and from where (admins).",
   stats: 'Overview figures for the dashboard.',
   operations: 'Probes, metrics and this document.',
 };

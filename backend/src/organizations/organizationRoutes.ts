@@ -136,13 +136,15 @@ export function registerOrganizationRoutes(app: Express, context: AppContext): v
     apiRoutes.renameOrganization,
     async ({ principal, params, body, request }) => {
       if (params.organizationId !== principal.organizationId) {
-        // A member may learn that it exists; anyone else gets what a made-up id gets.
-        const elsewhere = await findMembership(db, principal.userId, params.organizationId);
+        // A session's member may learn that it exists (and how to get there); an API token knows
+        // its own organization only, and anyone else gets what a made-up id gets.
+        const elsewhere =
+          principal.via === 'session'
+            ? await findMembership(db, principal.userId, params.organizationId)
+            : undefined;
         if (elsewhere === undefined) throw notFound('organization');
         throw forbidden(
-          principal.via === 'session'
-            ? `you act in another organization now; switch to this one first (PUT ${apiRoutes.switchOrganization.path}), then rename it`
-            : 'this API token belongs to another organization; use a token created in this one',
+          `you act in another organization now; switch to this one first (PUT ${apiRoutes.switchOrganization.path}), then rename it`,
         );
       }
       const organizationId = principal.organizationId;
