@@ -153,9 +153,11 @@ function gitSource(
     logger,
   });
   return {
+    // An unchanged revision's work tree is checked only when a tick plans from it.
     fetch: async (signal) => {
-      const result = await git.sync(signal);
+      const result = await git.sync(signal, { verifyUnchanged: false });
       return { revision: result.revision, workTree: result.workTree };
     },
+    prepare: (signal) => git.verifyWorkTree(signal),
   };
 }

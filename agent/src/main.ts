@@ -35,6 +35,8 @@ const options = {
   'allow-empty': { type: 'boolean' },
   'log-level': { type: 'string' },
   once: { type: 'boolean' },
+  // Internal: the daemon's planning tick in a process of its own (syncCommand.ts). Not in help.
+  'daemon-tick': { type: 'boolean' },
   json: { type: 'boolean' },
   now: { type: 'boolean' },
   'scheduled-at': { type: 'string' },
@@ -184,7 +186,11 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
   }
   // One-shot commands log warnings only, unless asked, as sentences on stderr (a person reads
   // them); the daemon and --json keep JSON lines for log collectors.
-  const daemon = name === 'sync' && values.once !== true;
+  const daemonTick = values['daemon-tick'] === true;
+  if (daemonTick && (name !== 'sync' || values.once !== true)) {
+    return usageError(io, name, '--daemon-tick is internal to "cronfleet-agent sync" (the daemon)');
+  }
+  const daemon = name === 'sync' && (values.once !== true || daemonTick);
   const level = values['log-level'] ?? (daemon ? config.logLevel : 'warn');
   const logOptions = {
     level,
@@ -208,6 +214,8 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     runId: values['run-id'],
     specKey: values.spec,
     repoFlag: values.repo,
+    argv,
+    daemonTick,
   };
   const refusal = stateDirectoryRefusal(name, config.stateDir, (text) => logger.warn(text));
   if (refusal !== undefined) {

@@ -24,12 +24,16 @@ const job = (name: string, schedule: string) =>
 class FolderSource implements JobSource {
   revision = 'a'.repeat(40);
   fetches = 0;
+  prepares = 0;
   failWith: Error | undefined;
   constructor(readonly folder: string) {}
   async fetch() {
     this.fetches += 1;
     if (this.failWith !== undefined) throw this.failWith;
     return { revision: this.revision, workTree: this.folder };
+  }
+  async prepare() {
+    this.prepares += 1;
   }
 }
 
@@ -80,7 +84,14 @@ describe('Reconciler.tick', () => {
     const setup = await setUp('unchanged');
     await writeFile(path.join(setup.folder, 'ops', 'a.yaml'), job('tidy', '0 3 * * *'));
     expect((await setup.reconciler.tick()).result).toBe('applied');
+    expect(setup.source.prepares).toBe(1);
     expect(await setup.reconciler.tick()).toEqual({
+      result: 'unchanged',
+      revision: setup.source.revision,
+    });
+    // The files are not read, so the source is not asked to verify them.
+    expect(setup.source.prepares).toBe(1);
+    expect(await setup.reconciler.check()).toEqual({
       result: 'unchanged',
       revision: setup.source.revision,
     });
@@ -89,7 +100,13 @@ describe('Reconciler.tick', () => {
     expect((await setup.reconciler.tick({ force: true })).result).toBe('unchanged');
     // Every hour a full tick reads the scheduler whole and re-plans even when nothing changed.
     setup.advance(61 * 60 * 1000);
+    // The daemon asks first, then plans in a process of its own (an ordinary tick).
+    expect(await setup.reconciler.check()).toEqual({
+      result: 'plan-needed',
+      revision: setup.source.revision,
+    });
     expect((await setup.reconciler.tick()).result).toBe('applied');
+    expect(setup.source.prepares).toBe(2);
     expect((await setup.reconciler.tick()).result).toBe('unchanged');
     // A new revision is reconciled.
     setup.source.revision = 'b'.repeat(40);

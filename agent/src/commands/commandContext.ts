@@ -24,6 +24,10 @@ export interface CommandContext {
   specKey: string | undefined;
   /** `--repo` as given (plan reads a local folder through it). */
   repoFlag: string | undefined;
+  /** The arguments main was given: the daemon starts its planning ticks with the same ones. */
+  argv: readonly string[];
+  /** `sync --once --daemon-tick`: a tick the daemon delegated (syncCommand.ts). */
+  daemonTick: boolean;
 }
 
 export type Command = (context: CommandContext) => Promise<number>;

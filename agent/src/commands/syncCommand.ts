@@ -9,6 +9,7 @@ import { spoolDirectoryOf } from '../spool/checkInSpool.js';
 import type { SpoolSender } from '../spool/spoolSender.js';
 import type { TickOutcome } from '../reconcile/reconciler.js';
 import type { ScheduledJob } from '../scheduler/schedulerBackend.js';
+import { schedulerEntry } from '../scheduler/schedulerRegistry.js';
 import type { AgentStateStore } from '../state/agentStateStore.js';
 import {
   withReconcileLock,
@@ -104,6 +105,68 @@ async function loadTimings(
   return timings;
 }
 
+/** What the daemon's loop needs of a tick, wherever it ran. */
+interface TickSummary {
+  result: TickOutcome['result'];
+  retryAt?: Date;
+  wroteInventory: boolean;
+}
+
+function summaryOf(outcome: TickOutcome): TickSummary {
+  return {
+    result: outcome.result,
+    ...(outcome.result === 'failed' ? { retryAt: outcome.retryAt } : {}),
+    wroteInventory: wroteInventory(outcome),
+  };
+}
+
+/**
+ * A tick that must plan, run by the daemon as `sync --once --daemon-tick` with the daemon's own
+ * arguments and environment. Planning loads the manifest schema, YAML and the translator and
+ * allocates in proportion to the repository; in a child process all of it is returned to the
+ * system when the tick ends, so the daemon's resident set stays what an idle tick needs. The
+ * child takes the reconcile lock and runs an ordinary tick (failure memory included); its logs go
+ * to the daemon's standard error and its summary, one JSON line, to a pipe. Only for schedulers
+ * that keep what was installed (`persistent`): the embedded one lives in the daemon.
+ */
+async function tickInChild(context: CommandContext, signal: AbortSignal): Promise<TickSummary> {
+  const child = spawn(
+    process.execPath,
+    [agentMainScript, ...context.argv, '--once', '--daemon-tick'],
+    { env: { ...context.io.environment }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  context.logger.debug({ pid: child.pid }, 'planning tick started in a child process');
+  const stop = () => child.kill('SIGTERM');
+  signal.addEventListener('abort', stop, { once: true });
+  let output = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    output = (output + chunk).slice(-65_536);
+  });
+  const exit = await new Promise<{ code: number | null; error?: Error }>((resolve) => {
+    child.once('error', (error) => resolve({ code: null, error }));
+    child.once('close', (code) => resolve({ code }));
+  });
+  signal.removeEventListener('abort', stop);
+  const line = output.trim().split('\n').at(-1) ?? '';
+  try {
+    const summary = JSON.parse(line) as {
+      result: TickOutcome['result'];
+      retryAt?: string;
+      wroteInventory: boolean;
+    };
+    return {
+      result: summary.result,
+      ...(summary.retryAt === undefined ? {} : { retryAt: new Date(summary.retryAt) }),
+      wroteInventory: summary.wroteInventory,
+    };
+  } catch {
+    throw new Error(
+      `the planning tick's process ${exit.error === undefined ? `exited with ${exit.code ?? 'a signal'}` : `did not start (${exit.error.message})`} without a result`,
+    );
+  }
+}
+
 /**
  * The link to the backend, or null when none is configured or enrolled. The API client and the
  * spool's sender are loaded only then: an agent without a backend never pays for them.
@@ -186,14 +249,27 @@ export const syncCommand: Command = async (context) => {
       : (id, requestId) => startWrapper(id, ['--now', '--run-id', requestId]),
   });
 
-  const tick = async (force: boolean) => {
-    const outcome = await withReconcileLock(context, () => runtime.reconciler.tick({ force }));
+  const tick = async (force: boolean, expectPlanning = false) => {
+    const outcome = await withReconcileLock(context, () =>
+      runtime.reconciler.tick({ force, expectPlanning }),
+    );
     // Only a tick that applied wrote a new inventory; the daemon's idle ticks read nothing more.
     if (context.config.scheduler === 'embedded' && wroteInventory(outcome)) {
       timings = await loadTimings(runtime.store);
     }
     return outcome;
   };
+
+  if (context.daemonTick) {
+    // The daemon's planning tick: an ordinary tick (failure memory and backoff included), its
+    // summary for the daemon on stdout; the daemon reports and sends everything else.
+    const outcome = await tick(false, true);
+    const summary = summaryOf(outcome);
+    context.io.stdout.write(
+      `${JSON.stringify({ ...summary, retryAt: summary.retryAt?.toISOString() })}\n`,
+    );
+    return exitCodeOf(outcome);
+  }
 
   if (context.once) {
     const outcome = await tick(true);
@@ -302,15 +378,22 @@ export const syncCommand: Command = async (context) => {
     'agent started',
   );
   const { pollInterval, pollJitter } = context.config;
+  const plansInChild = schedulerEntry(context.config.scheduler).persistent;
+  const daemonTick = async (): Promise<TickSummary> => {
+    if (!plansInChild) return summaryOf(await tick(false));
+    const checked = await withReconcileLock(context, () => runtime.reconciler.check());
+    if (checked.result !== 'plan-needed') return summaryOf(checked);
+    return tickInChild(context, controller.signal);
+  };
   while (!controller.signal.aborted) {
     let waitMs = pollInterval * (1 + pollJitter * (2 * Math.random() - 1));
     if (revoked === undefined) {
       try {
-        const outcome = await tick(false);
-        if (outcome.result === 'failed') {
+        const outcome = await daemonTick();
+        if (outcome.retryAt !== undefined) {
           waitMs = Math.min(waitMs, Math.max(0, outcome.retryAt.getTime() - Date.now()));
         }
-        if (link !== null && wroteInventory(outcome)) {
+        if (link !== null && outcome.wroteInventory) {
           await link.reportInventory();
         }
       } catch (error) {

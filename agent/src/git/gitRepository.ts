@@ -103,6 +103,12 @@ type CheckoutState =
 
 type Operation = 'fetch' | 'clone' | 'checkout';
 
+/** The object id on FETCH_HEAD's first line (the one ref fetched), or undefined. */
+async function fetchedObject(dir: string): Promise<string | undefined> {
+  const text = await readFile(path.join(dir, '.git', 'FETCH_HEAD'), 'utf8').catch(() => '');
+  return /^([0-9a-f]{40}(?:[0-9a-f]{24})?)\t/.exec(text)?.[1];
+}
+
 export class GitRepository {
   readonly url: string;
   readonly ref: GitRef;
@@ -209,8 +215,16 @@ export class GitRepository {
     this.config = gitConfigArguments(options.caFile);
   }
 
-  /** Brings `checkoutDir` to the target revision. Rejects with GitSyncError only. */
-  async sync(signal?: AbortSignal): Promise<SyncResult> {
+  /**
+   * Brings `checkoutDir` to the target revision. Rejects with GitSyncError only. With
+   * `verifyUnchanged: false`, a fetch that finds the revision unchanged does not check the work
+   * tree: the caller calls verifyWorkTree() before it reads the files (an agent's tick that has
+   * nothing to do reads none, and saves the `git status`).
+   */
+  async sync(
+    signal?: AbortSignal,
+    options: { verifyUnchanged?: boolean } = {},
+  ): Promise<SyncResult> {
     const lockFile = path.join(this.parentDir, `.${this.baseName}.lock`);
     try {
       await mkdir(this.parentDir, { recursive: true });
@@ -223,8 +237,23 @@ export class GitRepository {
             this.logger?.info({ holder }, 'waiting for another sync of this checkout'),
           onStale: (holder) => this.logger?.warn({ holder }, 'took over a stale repository lock'),
         },
-        () => this.syncLocked(signal),
+        () => this.syncLocked(signal, options.verifyUnchanged ?? true),
       );
+    } catch (error) {
+      throw this.toSyncError(error);
+    }
+  }
+
+  /**
+   * Makes the work tree exactly its checked-out commit again: what a sync with `verifyUnchanged:
+   * false` left unchecked. Files edited or added by hand are reset and removed.
+   */
+  async verifyWorkTree(signal?: AbortSignal): Promise<void> {
+    const lockFile = path.join(this.parentDir, `.${this.baseName}.lock`);
+    try {
+      await withRepositoryLock(lockFile, { timeoutMs: this.lockTimeoutMs, signal }, async () => {
+        await this.cleanWorkTree('HEAD', await this.workTreeStatus(signal), signal);
+      });
     } catch (error) {
       throw this.toSyncError(error);
     }
@@ -246,7 +275,10 @@ export class GitRepository {
     }
   }
 
-  private async syncLocked(signal: AbortSignal | undefined): Promise<SyncResult> {
+  private async syncLocked(
+    signal: AbortSignal | undefined,
+    verifyUnchanged: boolean,
+  ): Promise<SyncResult> {
     const started = Date.now();
     this.logger?.debug({ checkoutDir: this.checkoutDir }, 'git sync started');
     await this.removeLeftovers();
@@ -256,7 +288,7 @@ export class GitRepository {
     let result: SyncResult;
     if (checkout.state === 'current') {
       try {
-        result = await this.update(checkout.revision, signal);
+        result = await this.update(checkout.revision, signal, verifyUnchanged);
       } catch (error) {
         if (!(error instanceof GitSyncError && error.reason === 'local-repository')) throw error;
         this.logger?.warn({ err: error }, 'the checkout is damaged; cloning it again');
@@ -285,20 +317,23 @@ export class GitRepository {
 
   /**
    * Fetches the target into the existing checkout and makes the work tree exactly that revision.
-   * When the revision is unchanged and `git status` shows nothing, no other command runs.
+   * When the revision is unchanged and `git status` shows nothing (or is not asked for), no other
+   * command runs.
    */
-  private async update(previous: string, signal: AbortSignal | undefined): Promise<SyncResult> {
+  private async update(
+    previous: string,
+    signal: AbortSignal | undefined,
+    verifyUnchanged: boolean,
+  ): Promise<SyncResult> {
     const revision =
       this.ref.kind === 'commit' && previous === this.ref.name
         ? previous
-        : await this.fetchTarget(this.checkoutDir, 'fetch', signal);
-    let status = revision === previous ? await this.workTreeStatus(signal) : undefined;
-    if (status?.modified !== false) {
+        : await this.fetchTarget(this.checkoutDir, 'fetch', signal, previous);
+    if (revision !== previous) {
       await this.git(['reset', '--hard', revision], this.checkoutDir, 'checkout', signal);
-      status = await this.workTreeStatus(signal);
-    }
-    if (status.untracked) {
-      await this.git(['clean', '-ffdx'], this.checkoutDir, 'checkout', signal);
+      await this.cleanWorkTree(revision, await this.workTreeStatus(signal), signal);
+    } else if (verifyUnchanged) {
+      await this.cleanWorkTree(revision, await this.workTreeStatus(signal), signal);
     }
     return {
       revision,
@@ -306,6 +341,22 @@ export class GitRepository {
       changed: revision !== previous,
       workTree: this.checkoutDir,
     };
+  }
+
+  /** Resets what `status` found modified to `revision` and removes what it found untracked. */
+  private async cleanWorkTree(
+    revision: string,
+    status: { modified: boolean; untracked: boolean },
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    let current = status;
+    if (current.modified) {
+      await this.git(['reset', '--hard', revision], this.checkoutDir, 'checkout', signal);
+      current = await this.workTreeStatus(signal);
+    }
+    if (current.untracked) {
+      await this.git(['clean', '-ffdx'], this.checkoutDir, 'checkout', signal);
+    }
   }
 
   /**
@@ -382,6 +433,7 @@ export class GitRepository {
     dir: string,
     operation: Operation,
     signal: AbortSignal | undefined,
+    previous?: string,
   ): Promise<string> {
     const fetchArgs = ['fetch', '--verbose', '--progress', '--no-tags', '--no-recurse-submodules'];
     try {
@@ -391,6 +443,10 @@ export class GitRepository {
         operation,
         signal,
       );
+      // FETCH_HEAD names what the fetch brought (git-fetch(1) documents it for scripts): when it
+      // is the commit already checked out, the target ref is that commit and needs no rev-parse.
+      // An annotated tag's FETCH_HEAD is the tag object, never equal: rev-parse peels it.
+      if (previous !== undefined && (await fetchedObject(dir)) === previous) return previous;
     } catch (error) {
       if (
         !(this.ref.kind === 'commit' && error instanceof GitSyncError) ||

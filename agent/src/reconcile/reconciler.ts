@@ -26,8 +26,13 @@ import type { DesiredJob, ReconcilePlan } from './planReconcile.js';
 
 /** Where the manifests come from: a Git checkout, or a local folder for `plan --repo DIR`. */
 export interface JobSource {
-  /** Brings the source to its target revision; returns it and the folder holding the files. */
+  /**
+   * Brings the source to its target revision; returns it and the folder holding the files. A
+   * source may leave an unchanged revision's files unchecked until prepare().
+   */
   fetch(signal?: AbortSignal): Promise<{ revision: string; workTree: string }>;
+  /** Makes the fetched files exactly the revision before they are read (a Git work tree). */
+  prepare?(signal?: AbortSignal): Promise<void>;
 }
 
 export interface ReconcilerOptions {
@@ -60,6 +65,18 @@ export type TickOutcome =
       plan: ReconcilePlan | null;
     }
   | { result: 'failed'; revision: string | null; message: string; retryAt: Date };
+
+/** What the cheap half of a tick read, for the half that plans. */
+interface TickInProgress {
+  status: AgentStatus;
+  now: Date;
+  revision: string;
+  workTree: string;
+  fingerprint: string;
+  log: Logger;
+  cpuMs: () => number;
+  signal: AbortSignal | undefined;
+}
 
 export interface PlanPreview {
   revision: string;
@@ -164,21 +181,26 @@ export class Reconciler {
   /** Loads, targets and plans at the source's revision without changing anything. */
   async preview(signal?: AbortSignal): Promise<PlanPreview> {
     const { revision, workTree } = await this.options.source.fetch(signal);
+    await this.options.source.prepare?.(signal);
     const inventory = (await this.options.store.readInventory())?.jobs ?? {};
     const observed = await this.options.backend.observe();
-    const planned = await this.planAt(revision, workTree, inventory, observed);
+    const planned = await this.planAt(revision, await this.loadAt(workTree), inventory, observed);
     return { revision, ...planned };
+  }
+
+  /** The repository's manifests in the work tree (the planning modules load first). */
+  private async loadAt(workTree: string) {
+    const { loadJobRepository } = await planning();
+    return loadJobRepository(path.resolve(workTree, this.options.repositoryPath));
   }
 
   private async planAt(
     revision: string,
-    workTree: string,
+    loaded: Awaited<ReturnType<Reconciler['loadAt']>>,
     inventory: Readonly<Record<string, InventoryEntry>>,
     observed: ReadonlyMap<string, string>,
   ) {
-    const { loadJobRepository, desiredJobs, planReconcile } = await planning();
-    const root = path.resolve(workTree, this.options.repositoryPath);
-    const loaded = await loadJobRepository(root);
+    const { desiredJobs, planReconcile } = await planning();
     const selection = desiredJobs({
       jobs: loaded.jobs,
       errors: loaded.errors,
@@ -206,7 +228,33 @@ export class Reconciler {
    * `sync --once`) ignores the failure memory: a stalled revision or a transient failure's
    * backoff is retried at once.
    */
-  async tick(options: { force?: boolean; signal?: AbortSignal } = {}): Promise<TickOutcome> {
+  async tick(
+    options: { force?: boolean; signal?: AbortSignal; expectPlanning?: boolean } = {},
+  ): Promise<TickOutcome> {
+    const checked = await this.checkTick(options);
+    return 'outcome' in checked ? checked.outcome : this.planAndApply(checked);
+  }
+
+  /**
+   * The cheap half of a tick: fetch, fingerprint, failure memory. It ends the tick (the outcome)
+   * or says that the tick must plan, which the daemon does in a process of its own so that it
+   * never holds what planning loads and allocates (syncCommand.ts).
+   */
+  async check(
+    options: { signal?: AbortSignal } = {},
+  ): Promise<TickOutcome | { result: 'plan-needed'; revision: string }> {
+    const checked = await this.checkTick(options);
+    return 'outcome' in checked
+      ? checked.outcome
+      : { result: 'plan-needed', revision: checked.revision };
+  }
+
+  private async checkTick(options: {
+    force?: boolean;
+    signal?: AbortSignal;
+    /** Load the planning modules while git fetches (a tick the daemon knows must plan). */
+    expectPlanning?: boolean;
+  }): Promise<{ outcome: TickOutcome } | TickInProgress> {
     const { store, backend } = this.options;
     // This process's CPU for the tick (git's own runs in its children): the logs carry it.
     const cpuAtStart = process.cpuUsage();
@@ -216,13 +264,17 @@ export class Reconciler {
     };
     const status = await store.readStatus();
     const now = this.now();
+    if (options.expectPlanning === true || status.lastSyncAt === null) {
+      // git runs in processes of its own: the modules load meanwhile, on the other core.
+      planning().catch(() => undefined);
+    }
 
     let revision: string;
     let workTree: string;
     try {
       ({ revision, workTree } = await this.options.source.fetch(options.signal));
     } catch (error) {
-      return this.recordFailure(status, null, error, 'FetchFailed');
+      return { outcome: await this.recordFailure(status, null, error, 'FetchFailed') };
     }
     const log = this.log.child({ revision: revision.slice(0, 12) });
 
@@ -230,7 +282,9 @@ export class Reconciler {
     try {
       fingerprint = await backend.fingerprint();
     } catch (error) {
-      return this.recordFailure(status, revision, error, 'SchedulerUnreadable');
+      return {
+        outcome: await this.recordFailure(status, revision, error, 'SchedulerUnreadable'),
+      };
     }
     const verifiedRecently =
       status.lastSyncAt !== null &&
@@ -240,7 +294,7 @@ export class Reconciler {
       const remembered = status.failure;
       if (remembered === null && verifiedRecently) {
         log.debug({ cpuMs: cpuMs() }, 'revision and scheduler unchanged; nothing to do');
-        return { result: 'unchanged', revision };
+        return { outcome: { result: 'unchanged', revision } };
       }
       if (
         options.force !== true &&
@@ -249,11 +303,13 @@ export class Reconciler {
       ) {
         // The same revision fails the same way until someone commits a fix: no retry loop.
         return {
-          result: 'stalled',
-          revision,
-          message: remembered.signature,
-          errors: [],
-          plan: null,
+          outcome: {
+            result: 'stalled',
+            revision,
+            message: remembered.signature,
+            errors: [],
+            plan: null,
+          },
         };
       }
       if (
@@ -262,14 +318,29 @@ export class Reconciler {
         Date.parse(remembered.nextAttemptAt) > now.getTime()
       ) {
         return {
-          result: 'failed',
-          revision,
-          message: remembered.signature,
-          retryAt: new Date(remembered.nextAttemptAt),
+          outcome: {
+            result: 'failed',
+            revision,
+            message: remembered.signature,
+            retryAt: new Date(remembered.nextAttemptAt),
+          },
         };
       }
     }
+    return { status, now, revision, workTree, fingerprint, log, cpuMs, signal: options.signal };
+  }
 
+  private async planAndApply(tick: TickInProgress): Promise<TickOutcome> {
+    const { store, backend } = this.options;
+    const { status, now, revision, workTree, fingerprint, log, cpuMs } = tick;
+    try {
+      await this.options.source.prepare?.(tick.signal);
+    } catch (error) {
+      return this.recordFailure(status, revision, error, 'FetchFailed');
+    }
+    // The manifests load while the scheduler is read; a failure is reported in its turn below.
+    const loading = this.loadAt(workTree);
+    loading.catch(() => undefined);
     let inventory: Inventory;
     let observed: ReadonlyMap<string, string>;
     try {
@@ -291,7 +362,7 @@ export class Reconciler {
 
     let planned: Awaited<ReturnType<Reconciler['planAt']>>;
     try {
-      planned = await this.planAt(revision, workTree, inventory.jobs, observed);
+      planned = await this.planAt(revision, await loading, inventory.jobs, observed);
     } catch (error) {
       return this.recordFailure(status, revision, error, 'ManifestLoadFailed');
     }

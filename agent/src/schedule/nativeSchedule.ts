@@ -88,7 +88,7 @@ export function translateSchedule(
   if (Number.isNaN(from.getTime())) throw new TypeError('options.from must be a valid Date');
   const start = Math.floor(from.getTime() / MS_PER_MINUTE / MINUTES_PER_DAY) * MINUTES_PER_DAY;
   const end = start + TRANSLATION_HORIZON_DAYS * MINUTES_PER_DAY;
-  if (sameOffsets(jobZone, nativeZone, start, end)) return verbatim;
+  if (sameZoneOffsets(jobZone, nativeZone, start, end)) return verbatim;
 
   const key = `${parsed.normalized}\n${jobZone}\n${nativeZone}\n${start}`;
   const cached = translations.get(key);
@@ -101,6 +101,20 @@ export function translateSchedule(
 
 const translations = new Map<string, NativeSchedule>();
 const TRANSLATION_CACHE_LIMIT = 10_000;
+
+/** sameOffsets per pair of zones and horizon: a repository's jobs share a handful of zones. */
+const offsetComparisons = new Map<string, boolean>();
+
+function sameZoneOffsets(jobZone: string, nativeZone: string, start: number, end: number): boolean {
+  const key = `${jobZone}\n${nativeZone}\n${start}\n${end}`;
+  let same = offsetComparisons.get(key);
+  if (same === undefined) {
+    if (offsetComparisons.size >= TRANSLATION_CACHE_LIMIT) offsetComparisons.clear();
+    same = sameOffsets(jobZone, nativeZone, start, end);
+    offsetComparisons.set(key, same);
+  }
+  return same;
+}
 
 /**
  * The job's fire instants (UTC minutes) in [start, end]. When there is none and `stretch` is set
@@ -212,12 +226,11 @@ function dayFieldTexts(
   const month = fieldText(fields.months, MONTH_RANGE);
   let byDayOfMonth = 0;
   let byDayOfWeek = 0;
-  // Wall days of the horizon, one day of margin each side for the zone offset.
-  for (let day = Math.floor(start / MINUTES_PER_DAY) - 1; day <= end / MINUTES_PER_DAY + 1; day++) {
-    const date = new Date(day * MINUTES_PER_DAY * MS_PER_MINUTE);
-    if (!fields.months.has(date.getUTCMonth() + 1)) continue;
-    if (fields.daysOfMonth.has(date.getUTCDate())) byDayOfMonth += 1;
-    if (fields.daysOfWeek.has(date.getUTCDay())) byDayOfWeek += 1;
+  const days = horizonDays(start, end);
+  for (let index = 0; index < days.month.length; index++) {
+    if (!fields.months.has(days.month[index]!)) continue;
+    if (fields.daysOfMonth.has(days.dayOfMonth[index]!)) byDayOfMonth += 1;
+    if (fields.daysOfWeek.has(days.dayOfWeek[index]!)) byDayOfWeek += 1;
   }
   const dayOfMonth = fieldText(fields.daysOfMonth, DAY_OF_MONTH_RANGE);
   const dayOfWeek = fieldText(fields.daysOfWeek, DAY_OF_WEEK_RANGE);
@@ -227,6 +240,35 @@ function dayFieldTexts(
   return byDayOfMonth <= byDayOfWeek
     ? { dayOfMonth, month, dayOfWeek: '*' }
     : { dayOfMonth: '*', month, dayOfWeek };
+}
+
+/** The calendar fields of a horizon's wall days, one day of margin each side for the offset. */
+interface HorizonDays {
+  month: Uint8Array;
+  dayOfMonth: Uint8Array;
+  dayOfWeek: Uint8Array;
+}
+
+/** Every translation of a plan shares one horizon: its days are computed once. */
+let lastHorizon: { start: number; end: number; days: HorizonDays } | undefined;
+
+function horizonDays(start: number, end: number): HorizonDays {
+  if (lastHorizon?.start === start && lastHorizon.end === end) return lastHorizon.days;
+  const first = Math.floor(start / MINUTES_PER_DAY) - 1;
+  const count = Math.floor(end / MINUTES_PER_DAY + 1) - first + 1;
+  const days: HorizonDays = {
+    month: new Uint8Array(count),
+    dayOfMonth: new Uint8Array(count),
+    dayOfWeek: new Uint8Array(count),
+  };
+  for (let index = 0; index < count; index++) {
+    const date = new Date((first + index) * MINUTES_PER_DAY * MS_PER_MINUTE);
+    days.month[index] = date.getUTCMonth() + 1;
+    days.dayOfMonth[index] = date.getUTCDate();
+    days.dayOfWeek[index] = date.getUTCDay();
+  }
+  lastHorizon = { start, end, days };
+  return days;
 }
 
 /** Ways to write a time field, from the tightest (the exact set) to `*`. */
@@ -278,6 +320,18 @@ function buildSuperset(
   candidates.sort((a, b) => a.cost - b.cost || a.order - b.order);
   candidates.push({ expression: '* * * * *', cost: Infinity, order: candidates.length });
 
+  // A native zone with one offset over the horizon has no daylight-saving policy to apply: the
+  // tightest candidate holds every instant's wall-clock fields by construction (the sets above
+  // were read at that offset), so it covers them all without a check.
+  const firstInstant = horizonMinutes[0] ?? start;
+  const lastInstant = Math.max(horizonMinutes.at(-1) ?? start, leapMinutes.at(-1) ?? start);
+  const tightest = candidates[0];
+  if (
+    tightest !== undefined &&
+    offsetSpans(nativeZone, firstInstant, lastInstant + 1).length === 1
+  ) {
+    return { expression: tightest.expression, timezone: nativeZone, exact: false };
+  }
   const instants = [...horizonMinutes, ...leapMinutes].map(
     (minute) => new Date(minute * MS_PER_MINUTE),
   );

@@ -1,5 +1,5 @@
 import { validateCron } from '@cronfleet/core/cron';
-import { dnsLabelPattern } from '@cronfleet/core/manifest';
+import { dnsLabelPattern } from '@cronfleet/core/naming';
 import { SchedulerError, type ScheduledJob } from './schedulerBackend.js';
 
 /**

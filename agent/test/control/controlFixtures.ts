@@ -55,6 +55,8 @@ export function commandContext(
       runId: undefined,
       specKey: undefined,
       repoFlag: flags.repo,
+      argv: [],
+      daemonTick: false,
     },
     stdout: stdout.text,
     stderr: stderr.text,
