@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IsoDateTime, Uuid } from './fieldContract.js';
+import { IsoDateTime, TimeFilter, Uuid } from './fieldContract.js';
 import { Cursor, PageLimit, paginatedResponse } from './paginationContract.js';
 
 /** The audit log of an organization: `GET /api/v1/audit` (admins). */
@@ -28,19 +28,6 @@ export const AuditEntry = z.object({
   userAgent: z.string().nullable(),
 });
 export type AuditEntry = z.infer<typeof AuditEntry>;
-
-/** The earliest and latest times PostgreSQL and JavaScript both write the same way. */
-const earliestTime = Date.parse('0001-01-01T00:00:00Z');
-const latestTime = Date.parse('9999-12-31T23:59:59.999Z');
-
-/** A time bound of the audit query: an ISO 8601 date-time from year 1 to year 9999 (UTC). */
-export const AuditTimeBound = IsoDateTime.refine(
-  (text) => {
-    const time = Date.parse(text);
-    return Number.isFinite(time) && time >= earliestTime && time <= latestTime;
-  },
-  { error: 'must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z' },
-);
 
 /** An action, or a dotted prefix ending in `.*` (`api_token.*`: every action on API tokens). */
 export const AuditActionFilter = z
@@ -71,9 +58,9 @@ export const ListAuditQuery = z
       .regex(/^[A-Za-z0-9_./:-]+$/, 'must be an id such as a UUID')
       .optional(),
     /** Entries written at or after this time. */
-    from: AuditTimeBound.optional(),
+    from: TimeFilter.optional(),
     /** Entries written before this time. */
-    to: AuditTimeBound.optional(),
+    to: TimeFilter.optional(),
     limit: PageLimit,
     cursor: Cursor.optional(),
   })

@@ -24,7 +24,6 @@ export {
   AuditActionFilter,
   AuditActorType,
   AuditEntry,
-  AuditTimeBound,
   ListAuditQuery,
   ListAuditResponse,
 } from './auditContract.js';
