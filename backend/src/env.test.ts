@@ -59,4 +59,14 @@ describe('loadBackendConfig', () => {
       /CRONFLEET_CORS_ORIGINS: each origin must be a URL/,
     );
   });
+
+  it('lets only the bootstrap admin create organizations unless CRONFLEET_ORGANIZATION_CREATORS says any-user', () => {
+    expect(loadBackendConfig({}).organizationCreators).toBe('bootstrap-admin');
+    expect(
+      loadBackendConfig({ CRONFLEET_ORGANIZATION_CREATORS: 'any-user' }).organizationCreators,
+    ).toBe('any-user');
+    expect(() => loadBackendConfig({ CRONFLEET_ORGANIZATION_CREATORS: 'everyone' })).toThrow(
+      /CRONFLEET_ORGANIZATION_CREATORS: must be bootstrap-admin or any-user/,
+    );
+  });
 });
