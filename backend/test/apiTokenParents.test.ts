@@ -164,4 +164,36 @@ describe('API tokens created by API tokens', () => {
     expect(child.status).toBe(401);
     expect(child.body.error.message).toMatch(/revoked/);
   });
+
+  it('never leaves a live child of a revoked parent, however creations and the revocation interleave', async () => {
+    const viewer = await seedUser(app.database, organizationId, 'viewer');
+    const parent = await call(app, 'POST', '/api/v1/tokens', viewer.token, {
+      name: 'raced',
+      scopes: ['read'],
+    });
+    const creations = Array.from({ length: 8 }, (_, index) =>
+      call(app, 'POST', '/api/v1/tokens', parent.body.token, {
+        name: `child ${index}`,
+        scopes: ['read'],
+      }),
+    );
+    const revocation = call(
+      app,
+      'DELETE',
+      `/api/v1/tokens/${parent.body.apiToken.id}`,
+      viewer.token,
+    );
+    const answers = await Promise.all(creations);
+    expect((await revocation).status).toBe(200);
+    for (const answer of answers) expect([201, 401]).toContain(answer.status);
+    const children = await app.database.db
+      .select()
+      .from(apiTokens)
+      .where(eq(apiTokens.parentTokenId, parent.body.apiToken.id));
+    expect(children).toHaveLength(answers.filter((answer) => answer.status === 201).length);
+    for (const child of children) expect(child.revokedAt).not.toBeNull();
+    for (const answer of answers.filter((created) => created.status === 201)) {
+      expect((await call(app, 'GET', '/api/v1/auth/me', answer.body.token)).status).toBe(401);
+    }
+  });
 });
