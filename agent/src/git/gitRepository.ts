@@ -120,6 +120,8 @@ export class GitRepository {
   private readonly stallTimeoutMs: number;
   private readonly lockTimeoutMs: number;
   private readonly logger: Logger | undefined;
+  /** Whether this process's last sync left the work tree checked (verifyWorkTree then skips). */
+  private workTreeVerified = false;
   private readonly parentDir: string;
   private readonly baseName: string;
   private readonly homeDir: string;
@@ -237,7 +239,13 @@ export class GitRepository {
             this.logger?.info({ holder }, 'waiting for another sync of this checkout'),
           onStale: (holder) => this.logger?.warn({ holder }, 'took over a stale repository lock'),
         },
-        () => this.syncLocked(signal, options.verifyUnchanged ?? true),
+        async () => {
+          this.workTreeVerified = false;
+          const result = await this.syncLocked(signal, options.verifyUnchanged ?? true);
+          // Only an unchanged revision synced without the check leaves it to verifyWorkTree.
+          this.workTreeVerified = result.changed || (options.verifyUnchanged ?? true);
+          return result;
+        },
       );
     } catch (error) {
       throw this.toSyncError(error);
@@ -249,10 +257,13 @@ export class GitRepository {
    * false` left unchecked. Files edited or added by hand are reset and removed.
    */
   async verifyWorkTree(signal?: AbortSignal): Promise<void> {
+    // The sync just before checked it (a clone, a new revision): not twice in a row.
+    if (this.workTreeVerified) return;
     const lockFile = path.join(this.parentDir, `.${this.baseName}.lock`);
     try {
       await withRepositoryLock(lockFile, { timeoutMs: this.lockTimeoutMs, signal }, async () => {
         await this.cleanWorkTree('HEAD', await this.workTreeStatus(signal), signal);
+        this.workTreeVerified = true;
       });
     } catch (error) {
       throw this.toSyncError(error);
