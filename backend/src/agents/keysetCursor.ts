@@ -26,7 +26,7 @@ const EncodedPosition = z.tuple([
   z
     .string()
     .regex(/^\d{1,18}$/)
-    .refine((micros) => BigInt(micros) <= latestMicros),
+    .refine((micros) => /^\d{1,18}$/.test(micros) && BigInt(micros) <= latestMicros),
   z.uuid(),
 ]);
 

@@ -19,8 +19,15 @@ export function decodeCursor<Schema extends z.ZodType>(
   } catch {
     decoded = undefined;
   }
-  const parsed = schema.safeParse(decoded);
-  if (!parsed.success) {
+  let parsed: z.ZodSafeParseResult<z.output<Schema>> | undefined;
+  try {
+    parsed = schema.safeParse(decoded) as z.ZodSafeParseResult<z.output<Schema>>;
+  } catch {
+    // A refinement that met a value of the wrong shape (zod runs a tuple's refinements even when
+    // an item failed, e.g. BigInt("") throws): the cursor is not one this server issued either.
+    parsed = undefined;
+  }
+  if (parsed === undefined || !parsed.success) {
     throw badRequest(
       'cursor is not one this server issued; pass back nextCursor unchanged, or leave cursor out to start from the first page',
       [{ path: 'cursor', message: 'must be the nextCursor of a previous page' }],

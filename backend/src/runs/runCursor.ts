@@ -16,6 +16,7 @@ const EncodedRunCursor = z
   .tuple([z.iso.datetime(), z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)])
   .refine(([startedAt]) => {
     const time = new Date(startedAt);
+    if (Number.isNaN(time.getTime())) return false;
     const year = time.getUTCFullYear();
     return time.toISOString() === startedAt && year >= 1970 && year <= 9999;
   });
