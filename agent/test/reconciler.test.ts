@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -165,5 +165,25 @@ describe('Reconciler.tick', () => {
     setup.source.failWith = undefined;
     await writeFile(path.join(setup.folder, 'ops', 'a.yaml'), job('tidy', '0 3 * * *'));
     expect((await setup.reconciler.tick()).result).toBe('applied');
+  });
+
+  it('writes again a run spec file deleted behind its back, at the next tick that plans', async () => {
+    const setup = await setUp('deleted-spec');
+    await writeFile(path.join(setup.folder, 'ops', 'a.yaml'), job('tidy', '0 3 * * *'));
+    expect((await setup.reconciler.tick()).result).toBe('applied');
+    const entry = (await setup.store.readInventory())?.jobs['ops/tidy'];
+    expect(entry).toBeDefined();
+    const file = setup.store.specFile('ops', 'tidy', entry!.revision, entry!.job.specKey);
+    const before = await readFile(file, 'utf8');
+    await rm(file);
+    // Nothing in the scheduler changed: an idle tick does not look.
+    expect((await setup.reconciler.tick()).result).toBe('unchanged');
+    // The hourly full check plans, finds the file missing and writes the same bytes again.
+    setup.advance(61 * 60 * 1000);
+    expect((await setup.reconciler.tick()).result).toBe('applied');
+    expect(await readFile(file, 'utf8')).toBe(before);
+    expect(
+      await setup.store.readRunSpec('ops', 'tidy', entry!.revision, entry!.job.specKey),
+    ).toMatchObject({ id: 'ops/tidy', schedule: '0 3 * * *' });
   });
 });

@@ -387,6 +387,26 @@ export class Reconciler {
       const batch = newSpecs.get(`${namespace}/${key}`) ?? { namespace, key, specs: [] };
       newSpecs.set(`${namespace}/${key}`, { ...batch, specs: [...batch.specs, change.after.spec] });
     }
+    // A file of specs deleted behind the agent's back is written again, from the specs of the
+    // jobs that still name it (a tick that plans checks the files its jobs need; one per 64 jobs).
+    const kept = new Map<string, RunSpecBatch>();
+    for (const change of plan.changes) {
+      if (change.action !== 'unchanged' && change.action !== 'change') continue;
+      const { namespace } = change.after.spec;
+      const key = change.after.job.specKey;
+      if (key === undefined || newSpecs.has(`${namespace}/${key}`)) continue;
+      const batch = kept.get(`${namespace}/${key}`) ?? { namespace, key, specs: [] };
+      kept.set(`${namespace}/${key}`, { ...batch, specs: [...batch.specs, change.after.spec] });
+    }
+    for (const [id, batch] of kept) {
+      if (!(await store.hasRunSpecFile(batch.namespace, batch.key))) {
+        log.warn(
+          { file: batch.key, namespace: batch.namespace },
+          'a run spec file was missing; written again',
+        );
+        newSpecs.set(id, batch);
+      }
+    }
     let written = false;
     try {
       // Run specs first: the native scheduler may start a job the moment it is installed.

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdir, rm } from 'node:fs/promises';
+import { access, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Condition, ManifestErrorReport, SchedulerBackendName } from '@cronfleet/core/contract';
 import { z } from 'zod';
@@ -249,6 +249,15 @@ export class AgentStateStore {
       throw new StateError(`no run spec path for ${namespace}/${name} at ${revision}`);
     }
     return runSpecFile(this.stateDir, namespace, key);
+  }
+
+  /** Whether the file of run specs `key` names exists (a deleted one is written again). */
+  async hasRunSpecFile(namespace: string, key: string): Promise<boolean> {
+    if (!pathSafeSegment.test(namespace) || !isRunSpecKey(key)) return false;
+    return access(runSpecFile(this.stateDir, namespace, key)).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** Writes one spec alone. Mode 0600: a run spec holds the job's env values. */
