@@ -42,8 +42,15 @@ export interface RateLimitOptions {
   logger?: Logger;
 }
 
-/** Failed sign-ins allowed per address, whatever the accounts: 10 every 5 minutes. */
-export const loginRateLimitDefaults = { limit: 10, windowMs: 5 * 60_000 } as const;
+/**
+ * Failed sign-ins allowed per address, whatever the accounts: 10 every 5 minutes. A 429 of the
+ * per-account throttle (loginThrottle.ts) checked no password, so it does not count.
+ */
+export const loginRateLimitDefaults = {
+  limit: 10,
+  windowMs: 5 * 60_000,
+  failed: (status: number) => status >= 400 && status !== 429,
+} as const;
 
 /**
  * Refused enrollments per address: 30 every 10 minutes. Only a refused enrollment token counts
