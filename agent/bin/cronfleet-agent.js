@@ -2,7 +2,7 @@
 // The `cronfleet-agent` executable: the compiled agent in dist/. `run` (what cron starts on every
 // fire) first tries the wrapper's fast path, which loads none of the rest of the agent: bundled
 // into dist/fast/ by the build (one file loads in half the time of its ~25 modules), else as
-// compiled by tsc.
+// compiled by tsc. The other commands load dist/bundle/ the same way (scripts/bundle.mjs).
 const argv = process.argv.slice(2);
 const io = { stdout: process.stdout, stderr: process.stderr, environment: process.env };
 let code;
@@ -26,7 +26,14 @@ if (argv[0] === 'run') {
   code = await fastPath.runFastPath(argv, io);
 }
 if (code === undefined) {
-  const { main } = await import('../dist/main.js');
-  code = await main(argv, io);
+  // Every other command: the bundle (dist/bundle/, built with dist/), else what tsc compiled.
+  let entry;
+  try {
+    entry = await import('../dist/bundle/main.js');
+  } catch (error) {
+    if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    entry = await import('../dist/main.js');
+  }
+  code = await entry.main(argv, io);
 }
 process.exitCode = code;

@@ -1,6 +1,6 @@
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { agentPackageFile } from './agentPackage.js';
 import type { AgentConfig } from './config/agentConfig.js';
 import { GitRepository } from './git/gitRepository.js';
 import type { AgentIdentity, AgentPlatform } from './jobTargeting.js';
@@ -17,7 +17,7 @@ import { currentUserName } from './processUser.js';
  */
 
 /** The executable cron must start (`…/bin/cronfleet-agent.js`, next to dist/). */
-export const agentMainScript = fileURLToPath(new URL('../bin/cronfleet-agent.js', import.meta.url));
+export const agentMainScript = agentPackageFile('bin/cronfleet-agent.js');
 
 export interface AgentRuntime {
   config: AgentConfig;
