@@ -73,6 +73,12 @@ export class CrontabBackend implements SchedulerBackend {
   readonly #cronTimeZone: string;
   /** Whose crontab it is: the only user its jobs may run as. */
   readonly #crontabUser: string | undefined;
+  /**
+   * The bytes observe() read, for the write that applies the plan made from them (used once):
+   * the new text is spliced into what was planned against, and the crontab is read again just
+   * before writing, which is abandoned if anyone changed it since.
+   */
+  #observed: { content: Buffer | null } | undefined;
 
   constructor(options: CrontabBackendOptions) {
     assertOwnerId(options.ownerId);
@@ -112,6 +118,7 @@ export class CrontabBackend implements SchedulerBackend {
 
   async observe(): Promise<ReadonlyMap<string, string>> {
     const content = await readCrontabExactly(this.#program);
+    this.#observed = { content };
     const document = parseCrontab(content ?? Buffer.alloc(0), this.#ownerId, this.#where());
     return new Map((document.block?.entries ?? []).map((entry) => [entry.id, entry.text]));
   }
@@ -156,7 +163,12 @@ export class CrontabBackend implements SchedulerBackend {
       rendered.set(job.id, text);
     }
 
-    const before = await readCrontabExactly(this.#program);
+    // The plan was made from what observe() read: the new text is spliced into those bytes.
+    const before =
+      this.#observed === undefined
+        ? await readCrontabExactly(this.#program)
+        : this.#observed.content;
+    this.#observed = undefined;
     const document = parseCrontab(before ?? Buffer.alloc(0), this.#ownerId, this.#where());
     const entries: CrontabEntryBytes[] = [];
     for (const entry of document.block?.entries ?? []) {

@@ -333,6 +333,30 @@ describeNeeding(
       expect(wrapperLog(script)).toEqual([`-u ${user} -l`, `-u ${user} -l`]);
     });
 
+    it('splices into the bytes the plan was made from: a change after observe abandons the write', async () => {
+      setCrontab('A=1\n');
+      const logged = wrapper('crontab-logged', '');
+      const planned = backend({ crontabPath: logged });
+      await planned.observe();
+      // Someone edits the crontab while the agent plans.
+      setCrontab('A=2\n');
+      const error = await refusal(() => planned.apply([job('production/backup')], new Set()));
+      expect(error.kind).toBe('transient');
+      expect(crontabText()).toBe('A=2\n');
+      // observe read it once; the write read it once more, just before writing, and stopped.
+      expect(wrapperLog(logged)).toEqual([`-u ${user} -l`, `-u ${user} -l`]);
+
+      // Planned again from the new bytes, the write goes through with one read besides observe.
+      await planned.observe();
+      expect((await planned.apply([job('production/backup')], new Set())).written).toBe(true);
+      expect(crontabText()).toMatch(/^A=2\n# BEGIN cronfleet-agent /);
+      expect(wrapperLog(logged).slice(2)).toEqual([
+        `-u ${user} -l`,
+        `-u ${user} -l`,
+        `-u ${user} -`,
+      ]);
+    });
+
     it('writes nothing when the crontab cannot be read', async () => {
       setCrontab('A=1\n');
       const script = wrapper(
