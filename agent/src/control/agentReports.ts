@@ -9,6 +9,7 @@ import {
   type UnmanagedEntry,
 } from '@cronfleet/core/api';
 import type { AgentConfig } from '../config/agentConfig.js';
+import { redactCommandSecrets } from '../discovery/redactCommandSecrets.js';
 import type { AgentStateStore, AgentStatus } from '../state/agentStateStore.js';
 
 /**
@@ -21,6 +22,24 @@ import type { AgentStateStore, AgentStatus } from '../state/agentStateStore.js';
 const maxHeartbeatErrors = 1000;
 /** Unmanaged entries an inventory carries at most (the contract's limit). */
 export const maxUnmanagedEntries = 1000;
+/** The longest unmanaged command the contract carries; longer ones are cut with a marker. */
+const maxUnmanagedCommandLength = 8192;
+const cutMarker = ' …[cut]';
+
+/**
+ * An unmanaged entry as the backend gets it: its command with secret-looking values redacted
+ * (redactCommandSecrets.ts), cut to the contract's length (a redaction may lengthen it).
+ */
+export function reportedUnmanagedEntry(entry: UnmanagedEntry): UnmanagedEntry {
+  const command = redactCommandSecrets(entry.command);
+  return {
+    schedule: entry.schedule,
+    command:
+      command.length > maxUnmanagedCommandLength
+        ? `${command.slice(0, maxUnmanagedCommandLength - cutMarker.length)}${cutMarker}`
+        : command,
+  };
+}
 
 /**
  * The repository as the heartbeat names it, or undefined when none is configured. A tag or a
@@ -73,8 +92,8 @@ export interface InventoryBuild {
 /**
  * The inventory request: one InventoryJob per job of inventory.json, with the schedule, zone,
  * monitoring and policy of its run spec as applied, plus the unmanaged entries (capped at the
- * contract's limit). A job whose run spec cannot be read is left out and listed in `skipped`:
- * reporting a guessed schedule would make the backend expect runs that never come.
+ * contract's limit, secrets redacted). A job whose run spec cannot be read is left out and listed
+ * in `skipped`: reporting a guessed schedule would make the backend expect runs that never come.
  */
 export async function buildInventoryRequest(
   store: AgentStateStore,
@@ -121,7 +140,7 @@ export async function buildInventoryRequest(
     request: {
       revision: status.lastAppliedRevision,
       jobs: jobs.slice(0, MAX_INVENTORY_JOBS),
-      unmanaged: unmanaged.slice(0, maxUnmanagedEntries),
+      unmanaged: unmanaged.slice(0, maxUnmanagedEntries).map(reportedUnmanagedEntry),
     },
     skipped,
   };
