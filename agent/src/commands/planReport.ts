@@ -1,4 +1,4 @@
-import { formatManifestError, type ManifestError } from '@cronfleet/core/manifest';
+import { formatManifestError, type ManifestError } from '@cronfleet/core/manifest-errors';
 import type { PlannedChange, ReconcilePlan } from '../reconcile/planReconcile.js';
 
 /**
