@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { enrollmentRateLimitDefaults } from '../src/http/rateLimits.js';
 import { call, enrollBody } from './agentTestCalls.js';
@@ -37,5 +38,52 @@ describe('enrollment rate limit', () => {
     // Other routes are not limited by it.
     const heartbeat = await call(app, 'POST', '/api/v1/agents/heartbeat', 'cfa_x', {});
     expect(heartbeat.status).toBe(401);
+  });
+});
+
+describe('what counts (issue 11 §3i)', () => {
+  // An app of its own, trusting one proxy hop: the address above is limited already.
+  let proxied: TestApp;
+  beforeAll(async () => {
+    proxied = await startTestApp({ trustProxy: 1 });
+  });
+  afterAll(() => proxied?.close());
+
+  it('counts only refused enrollment tokens: enrollments refused for their body (400) never limit an address', async () => {
+    const organizationId = await seedOrganization(proxied.database, 'Bodies');
+    const { token } = await seedEnrollmentToken(proxied.database, organizationId);
+    const headers = { 'x-forwarded-for': '203.0.113.50' };
+    for (let attempt = 0; attempt < enrollmentRateLimitDefaults.limit + 5; attempt += 1) {
+      const refused = await fetch(`${proxied.baseUrl}/api/v1/agents/enroll`, {
+        method: 'POST',
+        headers: {
+          ...headers,
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ ...enrollBody(), name: '-not a name-' }),
+      });
+      expect(refused.status).toBe(400);
+    }
+    const enrolled = await fetch(`${proxied.baseUrl}/api/v1/agents/enroll`, {
+      method: 'POST',
+      headers: { ...headers, authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(enrollBody()),
+    });
+    expect(enrolled.status).toBe(201);
+  });
+
+  it('is documented as coded: docs/api.md and docs/operations.md state its numbers', async () => {
+    const minutes = enrollmentRateLimitDefaults.windowMs / 60_000;
+    for (const document of ['api.md', 'operations.md']) {
+      const text = (
+        await readFile(new URL(`../../docs/${document}`, import.meta.url), 'utf8')
+      ).replace(/\s+/g, ' ');
+      expect(text, document).toContain(
+        `at most ${enrollmentRateLimitDefaults.limit} refused enrollments`,
+      );
+      expect(text, document).toMatch(new RegExp(`refused enrollments[^.]*in ${minutes} minutes`));
+      expect(text, document).not.toMatch(/60 a minute/);
+    }
   });
 });
