@@ -178,7 +178,7 @@ describe('the HTTP shell', () => {
     expect(preflight.headers.get('access-control-allow-credentials')).toBeNull();
   });
 
-  it('keeps the JSON 404 for unknown API routes and the 400/413 for bad bodies', async () => {
+  it('keeps the JSON 404 for unknown API routes, and answers bad bodies without credentials 401 unread', async () => {
     const unknown = await fetch(`${app.baseUrl}/api/v1/nothing-here?x=1`);
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toEqual({
@@ -189,13 +189,15 @@ describe('the HTTP shell', () => {
       headers: { 'content-type': 'application/json' },
       body: '{"checkIns": [',
     });
-    expect(malformed.status).toBe(400);
+    // Issue 11 §3g: the caller first. An agent's bad bodies get their 400 and 413 in
+    // bodyAfterAuthentication.test.ts.
+    expect(malformed.status).toBe(401);
     const oversized = await fetch(`${app.baseUrl}/api/v1/check-ins`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ filler: 'x'.repeat(9 * 1024 * 1024) }),
     });
-    expect(oversized.status).toBe(413);
+    expect(oversized.status).toBe(401);
   });
 });
 
