@@ -52,7 +52,15 @@ export interface ReconcileMeasurement {
   oneJobChange: ProcessCost & { specsWritten: number; entriesWritten: number };
   /** `crontab -` of the final crontab, or the cron.d files written one by one. */
   schedulerWriteAlone: ProcessCost;
-  daemon?: { idleRssMiB: number; tickCpuMs: number[]; ownCpuMsPerTick: number; ticks: number };
+  daemon?: {
+    idleRssMB: number;
+    /** Of which anonymous memory (heaps) and mapped files (Node's binary, ICU data). */
+    anonymousMB: number;
+    fileMB: number;
+    tickCpuMs: number[];
+    ownCpuMsPerTick: number;
+    ticks: number;
+  };
 }
 
 export interface ReconcileBaselines {
@@ -442,12 +450,16 @@ async function runDaemon(
   await new Promise((resolve) => setTimeout(resolve, options.idleMinutes * 60_000));
   const ticks = idleTicks() - ticksBefore;
   const cpu = ownCpuMs() - cpuBefore;
-  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+  const procStatus = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  const kilobytes = (field: string) =>
+    Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(procStatus)?.[1] ?? 0);
   const tickCpu = [...log.matchAll(/"cpuMs":([\d.]+),[^\n]*nothing to do/g)].map((match) =>
     Number(match[1]),
   );
   measurement.daemon = {
-    idleRssMiB: Number(rss?.[1] ?? 0) / 1024,
+    idleRssMB: (kilobytes('VmRSS') * 1024) / 1e6,
+    anonymousMB: (kilobytes('RssAnon') * 1024) / 1e6,
+    fileMB: (kilobytes('RssFile') * 1024) / 1e6,
     tickCpuMs: tickCpu.slice(-Math.max(1, ticks)),
     ownCpuMsPerTick: ticks > 0 ? cpu / ticks : Number.NaN,
     ticks,
