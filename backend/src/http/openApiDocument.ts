@@ -92,7 +92,8 @@ const securitySchemes = {
     type: 'apiKey',
     in: 'cookie',
     name: sessionCookieName,
-    description: 'The dashboard session, set by POST /api/v1/auth/login (HttpOnly, SameSite=Lax).',
+    description:
+      'The dashboard session, set by POST /api/v1/auth/login (HttpOnly, SameSite=Lax). A POST, PUT, PATCH or DELETE made with it must carry the dashboard’s Origin or the header X-Requested-With (or X-Cronfleet-Client), else it is refused with 403 as a cross-site request.',
   },
   personalApiToken: {
     type: 'http',
