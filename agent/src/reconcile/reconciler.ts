@@ -72,7 +72,8 @@ interface TickInProgress {
   now: Date;
   revision: string;
   workTree: string;
-  fingerprint: string;
+  /** Undefined when the revision changed: the tick plans anyway, and reads it after applying. */
+  fingerprint: string | undefined;
   log: Logger;
   cpuMs: () => number;
   signal: AbortSignal | undefined;
@@ -278,9 +279,11 @@ export class Reconciler {
     }
     const log = this.log.child({ revision: revision.slice(0, 12) });
 
-    let fingerprint: string;
+    // A new revision is planned whatever the scheduler holds: its fingerprint is read once,
+    // after applying, instead of also before.
+    let fingerprint: string | undefined;
     try {
-      fingerprint = await backend.fingerprint();
+      if (revision === status.lastAttemptedRevision) fingerprint = await backend.fingerprint();
     } catch (error) {
       return {
         outcome: await this.recordFailure(status, revision, error, 'SchedulerUnreadable'),
@@ -452,7 +455,7 @@ export class Reconciler {
     }
     let fingerprintAfter = fingerprint;
     try {
-      if (written) fingerprintAfter = await backend.fingerprint();
+      if (written || fingerprintAfter === undefined) fingerprintAfter = await backend.fingerprint();
     } catch (error) {
       return this.recordFailure(status, revision, error, 'SchedulerUnreadable', errors);
     }

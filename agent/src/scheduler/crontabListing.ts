@@ -54,14 +54,24 @@ export function withoutSpoolHeader(spoolFile: Buffer): Buffer {
  */
 export function firstAmbiguousLine(listing: Buffer): number | undefined {
   if (listing.includes(carriageReturn) || listing.includes(backspace)) return undefined;
-  let line = 1;
-  for (let index = 0; index + 1 < listing.length; index += 1) {
-    const byte = listing[index];
-    if (byte === newline) line += 1;
-    else if (byte === backslash) {
-      const next = listing[index + 1];
-      if (next === 0x72 || next === 0x62) return line;
-    }
+  // Native searches: a 10,000-job crontab is 2 MB, and few of its lines hold a backslash.
+  for (let index = listing.indexOf(backslash); index !== -1 && index + 1 < listing.length;) {
+    const next = listing[index + 1];
+    if (next === 0x72 || next === 0x62) return lineAt(listing, index);
+    index = listing.indexOf(backslash, index + 1);
   }
   return undefined;
+}
+
+/** The 1-based line number of the byte at `index`. */
+function lineAt(listing: Buffer, index: number): number {
+  let line = 1;
+  for (
+    let at = listing.indexOf(newline);
+    at !== -1 && at < index;
+    at = listing.indexOf(newline, at + 1)
+  ) {
+    line += 1;
+  }
+  return line;
 }
