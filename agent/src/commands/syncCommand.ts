@@ -126,18 +126,17 @@ function summaryOf(outcome: TickOutcome): TickSummary {
  * allocates in proportion to the repository; in a child process all of it is returned to the
  * system when the tick ends, so the daemon's resident set stays what an idle tick needs. The
  * child takes the reconcile lock and runs an ordinary tick (failure memory included); its logs go
- * to the daemon's standard error and its summary, one JSON line, to a pipe. Only for schedulers
- * that keep what was installed (`persistent`): the embedded one lives in the daemon.
+ * to the daemon's standard error and its summary, one JSON line, to a pipe. A daemon asked to stop
+ * waits for it, as it waits for a tick of its own: a tick is never cut off halfway. Only for
+ * schedulers that keep what was installed (`persistent`): the embedded one lives in the daemon.
  */
-async function tickInChild(context: CommandContext, signal: AbortSignal): Promise<TickSummary> {
+async function tickInChild(context: CommandContext): Promise<TickSummary> {
   const child = spawn(
     process.execPath,
     [agentMainScript, ...context.argv, '--once', '--daemon-tick'],
     { env: { ...context.io.environment }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   context.logger.debug({ pid: child.pid }, 'planning tick started in a child process');
-  const stop = () => child.kill('SIGTERM');
-  signal.addEventListener('abort', stop, { once: true });
   let output = '';
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk: string) => {
@@ -147,7 +146,6 @@ async function tickInChild(context: CommandContext, signal: AbortSignal): Promis
     child.once('error', (error) => resolve({ code: null, error }));
     child.once('close', (code) => resolve({ code }));
   });
-  signal.removeEventListener('abort', stop);
   const line = output.trim().split('\n').at(-1) ?? '';
   try {
     const summary = JSON.parse(line) as {
@@ -383,7 +381,7 @@ export const syncCommand: Command = async (context) => {
     if (!plansInChild) return summaryOf(await tick(false));
     const checked = await withReconcileLock(context, () => runtime.reconciler.check());
     if (checked.result !== 'plan-needed') return summaryOf(checked);
-    return tickInChild(context, controller.signal);
+    return tickInChild(context);
   };
   while (!controller.signal.aborted) {
     let waitMs = pollInterval * (1 + pollJitter * (2 * Math.random() - 1));
