@@ -321,6 +321,7 @@ export const syncCommand: Command = async (context) => {
     store: runtime.store,
     logger: context.logger,
     runningRunIds: () => reaper.runningRunIds(),
+    deliveredThrough: () => senderRef.current?.deliveredThrough(),
   });
   // The spool's sender: every check-in the wrappers recorded, to the backend, in batches.
   const sender =

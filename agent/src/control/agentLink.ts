@@ -98,6 +98,8 @@ export interface AgentLinkOptions {
   runningRunIds?: () => Promise<readonly string[] | undefined>;
   /** false: ask the backend to keep commands queued (`sync --once`). Default: not sent. */
   acceptsCommands?: boolean;
+  /** The spool sender's watermark (SpoolSender.deliveredThrough), for every heartbeat. */
+  deliveredThrough?: () => Date | undefined;
   onEvent?: (event: AgentLinkEvent) => void;
 }
 
@@ -196,12 +198,18 @@ export class AgentLink {
   async heartbeat(signal?: AbortSignal): Promise<HeartbeatResponse> {
     const repository = repositoryReference(this.#options.config) ?? null;
     const status = await this.#options.store.readStatus();
-    const body = buildHeartbeatRequest(status, repository, agentVersion(), {
-      runningRunIds: await this.#options.runningRunIds?.(),
-      ...(this.#options.acceptsCommands === undefined
+    const deliveredThrough = this.#options.deliveredThrough?.();
+    const body = {
+      ...buildHeartbeatRequest(status, repository, agentVersion(), {
+        runningRunIds: await this.#options.runningRunIds?.(),
+        ...(this.#options.acceptsCommands === undefined
+          ? {}
+          : { acceptsCommands: this.#options.acceptsCommands }),
+      }),
+      ...(deliveredThrough === undefined
         ? {}
-        : { acceptsCommands: this.#options.acceptsCommands }),
-    });
+        : { deliveredThrough: deliveredThrough.toISOString() }),
+    };
     let response: HeartbeatResponse;
     try {
       response = await this.#client.heartbeat(body, signal === undefined ? {} : { signal });

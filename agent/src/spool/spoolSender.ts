@@ -153,6 +153,8 @@ export interface SpoolSenderOptions {
   maxRejectedFiles?: number;
   modes?: Partial<SpoolModes>;
   random?: () => number;
+  /** The clock of deliveredThrough (default Date.now). */
+  now?: () => number;
 }
 
 /** How many acknowledged check-in keys a sender remembers to skip their copies. */
@@ -217,6 +219,7 @@ export class SpoolSender extends EventEmitter<SpoolSenderEvents> {
   private readonly backoffPolicy: RetryPolicy;
   private readonly maxRejectedFiles: number;
   private readonly random: () => number;
+  private readonly now: () => number;
 
   /** `runId/kind` of check-ins recently acknowledged (or set aside), oldest first. */
   private readonly acknowledged = new Set<string>();
@@ -227,6 +230,7 @@ export class SpoolSender extends EventEmitter<SpoolSenderEvents> {
   private notified = false;
   private wakeSleeper: (() => void) | undefined;
   private sleeperWakeable = false;
+  private deliveredThroughMs: number | undefined;
 
   constructor(options: SpoolSenderOptions) {
     super();
@@ -257,6 +261,7 @@ export class SpoolSender extends EventEmitter<SpoolSenderEvents> {
     this.backoffPolicy = { ...DEFAULT_SENDER_BACKOFF, ...options.backoff };
     this.maxRejectedFiles = options.maxRejectedFiles ?? 1000;
     this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
   }
 
   /**
@@ -386,7 +391,17 @@ export class SpoolSender extends EventEmitter<SpoolSenderEvents> {
     });
   }
 
+  /**
+   * The start of the last drain that emptied the spool: every check-in recorded before it (its
+   * append finished) was in the spool when that drain looked, and was acknowledged or refused.
+   * The heartbeat reports it (HeartbeatRequest.deliveredThrough). Undefined until such a drain.
+   */
+  deliveredThrough(): Date | undefined {
+    return this.deliveredThroughMs === undefined ? undefined : new Date(this.deliveredThroughMs);
+  }
+
   private async drain(signal: AbortSignal | undefined): Promise<DrainResult> {
+    const startedAt = this.now();
     const result = emptyResult();
     await this.layout.ensure();
     const adopted = await adoptStaleClaims(this.layout, this.claimTimeoutMs);
@@ -464,6 +479,9 @@ export class SpoolSender extends EventEmitter<SpoolSenderEvents> {
       await Promise.all(inFlight);
       await this.putBack(claim, held);
       await this.trimRejected();
+    }
+    if (result.outcome === 'empty') {
+      this.deliveredThroughMs = Math.max(this.deliveredThroughMs ?? startedAt, startedAt);
     }
     return result;
   }

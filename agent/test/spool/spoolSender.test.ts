@@ -168,6 +168,44 @@ describe('SpoolSender against the real backend', () => {
     expect({ accepted, duplicates }).toEqual({ accepted: 200, duplicates: 0 });
   }, 60_000);
 
+  it('reports as delivered through the start of the last drain that emptied the spool', async () => {
+    let clock = Date.parse('2026-06-01T10:00:00Z');
+    const listener = await OutageListener.listen();
+    const spool = new CheckInSpool({ directory: scratch });
+    await recordAll(spool, runCheckIns(3));
+    const sender = new SpoolSender({
+      directory: scratch,
+      client: clientFor(listener.url),
+      now: () => clock,
+    });
+    expect(sender.deliveredThrough()).toBeUndefined();
+    // The backend is down: nothing is known to have arrived.
+    expect((await sender.drainOnce()).outcome).toBe('unavailable');
+    expect(sender.deliveredThrough()).toBeUndefined();
+
+    const server: Server = createBackendServer(app.context);
+    listener.up((socket) => server.emit('connection', socket));
+    try {
+      clock += 60_000;
+      const drainedAt = clock;
+      const drained = await sender.drainOnce();
+      expect(drained).toMatchObject({ outcome: 'empty', sent: 6 });
+      expect(sender.deliveredThrough()).toEqual(new Date(drainedAt));
+      // A later drain of an empty spool moves it on; a failed one never moves it back.
+      clock += 60_000;
+      await sender.drainOnce();
+      expect(sender.deliveredThrough()).toEqual(new Date(clock));
+    } finally {
+      server.closeAllConnections();
+      await listener.close();
+    }
+    await recordAll(spool, runCheckIns(1, 9));
+    const before = sender.deliveredThrough();
+    clock += 60_000;
+    expect((await sender.drainOnce()).outcome).toBe('unavailable');
+    expect(sender.deliveredThrough()).toEqual(before);
+  }, 60_000);
+
   it('two senders draining at once send every check-in exactly once', async () => {
     const spool = new CheckInSpool({ directory: scratch, segmentBytes: 16 * 1024 });
     const checkIns = runCheckIns(400);

@@ -242,6 +242,14 @@ export const HeartbeatRequest = z.object({
    * over none and leaves them queued for a heartbeat that can. Absent or true: it can.
    */
   acceptsCommands: z.boolean().optional(),
+  /**
+   * Every check-in this agent recorded before this instant (the agent's clock) has reached the
+   * backend: its spool held nothing older that was not acknowledged or refused. Monitoring judges
+   * a fire time only once this has passed it and its grace, so a run still spooled during an
+   * outage is never taken for a missed one. Absent when not known (no drain has emptied the spool
+   * yet, `sync --once`, older agents).
+   */
+  deliveredThrough: IsoDateTime.optional(),
 });
 export type HeartbeatRequest = z.infer<typeof HeartbeatRequest>;
 
