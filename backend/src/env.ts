@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { isNetworkRange } from './notifications/addressPolicy.js';
 
 /** The dashboard build in this checkout (frontend/dist), used when CRONFLEET_FRONTEND_DIR is unset. */
 const bundledFrontendDir = fileURLToPath(new URL('../../frontend/dist', import.meta.url));
@@ -119,6 +120,38 @@ export const BackendConfig = z
     organizationCreators: z
       .enum(['bootstrap-admin', 'any-user'], { message: 'must be bootstrap-admin or any-user' })
       .default('bootstrap-admin'),
+    /**
+     * The key that encrypts notification channel secrets at rest: base64 of 32 random bytes
+     * (openssl rand -base64 32). Unset: generated once into <dataDir>/secrets.key (mode 0600).
+     * Every replica on one PostgreSQL needs the same key, so set it when running several.
+     */
+    secretsKey: z
+      .string()
+      .refine((text) => /^[A-Za-z0-9+/]{43}=$/.test(text.trim()), {
+        message: 'must be base64 of 32 bytes (openssl rand -base64 32)',
+      })
+      .transform((text) => text.trim())
+      .optional(),
+    /**
+     * Networks (CIDR, comma-separated) that notification deliveries may reach although they are
+     * private, loopback, link-local…; none by default. Example: 10.20.0.0/16 for an internal relay.
+     */
+    notificationAllowedNetworks: z
+      .string()
+      .default('')
+      .transform((text) =>
+        text
+          .split(',')
+          .map((network) => network.trim())
+          .filter((network) => network !== ''),
+      )
+      .pipe(
+        z.array(
+          z.string().refine((network) => isNetworkRange(network), {
+            message: 'each entry must be a network such as 10.20.0.0/16 or fd00:1234::/48',
+          }),
+        ),
+      ),
   })
   .transform((config) => ({ ...config, dataDir: path.resolve(config.dataDir) }));
 export type BackendConfig = z.output<typeof BackendConfig>;
@@ -149,6 +182,8 @@ export const environmentVariables = {
   dashboardOrigin: 'CRONFLEET_DASHBOARD_ORIGIN',
   metricsToken: 'CRONFLEET_METRICS_TOKEN',
   organizationCreators: 'CRONFLEET_ORGANIZATION_CREATORS',
+  secretsKey: 'CRONFLEET_SECRETS_KEY',
+  notificationAllowedNetworks: 'CRONFLEET_NOTIFICATION_ALLOWED_NETWORKS',
 } as const satisfies Record<keyof z.input<typeof BackendConfig>, string>;
 
 export function loadBackendConfig(environment: NodeJS.ProcessEnv = process.env): BackendConfig {
