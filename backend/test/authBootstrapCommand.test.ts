@@ -28,8 +28,12 @@ interface Outcome {
 }
 
 function runBootstrap(args: string[], stdin: string, env: NodeJS.ProcessEnv): Promise<Outcome> {
+  return runBackend(['bootstrap', ...args], stdin, env);
+}
+
+function runBackend(args: string[], stdin: string, env: NodeJS.ProcessEnv): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [mainScript, 'bootstrap', ...args], {
+    const child = spawn(process.execPath, [mainScript, ...args], {
       env,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -168,6 +172,35 @@ describe('cronfleet-backend bootstrap', { timeout: 120_000 }, () => {
           organizationId: orgs[0]?.id,
         }),
       ]);
+    });
+  });
+
+  it('creates another organization with `org create`, the bootstrap admin its admin', async () => {
+    const usage = await runBackend(['org', 'remove'], '', env);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/Unknown subcommand "remove"/);
+
+    const created = await runBackend(
+      ['org', 'create', '--name', 'Acme Data', '--admin-email', 'ada@example.com'],
+      '',
+      env,
+    );
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(
+      /Created organization "Acme Data" \(.+\) with its admin ada@example\.com \(an existing account/,
+    );
+    await inspect(async (database) => {
+      const [ada] = await database.db.select().from(users);
+      // The bootstrap's admin is the installation admin, who may create organizations.
+      expect(ada?.installationAdmin).toBe(true);
+      const orgs = await database.db.select().from(organizations);
+      expect(orgs.map((org) => org.name).sort()).toEqual(['Acme Corp', 'Acme Data']);
+      const members = await database.db.select().from(memberships);
+      expect(members).toHaveLength(2);
+      expect(members.every((member) => member.userId === ada?.id && member.role === 'admin')).toBe(
+        true,
+      );
     });
   });
 });
