@@ -1,7 +1,9 @@
+import { isIP } from 'node:net';
 import nodemailer from 'nodemailer';
 import { z } from 'zod';
 import type { DeliveryResult } from './channelKind.js';
 import { defineChannelKind } from './channelKind.js';
+import { bodyExcerpt } from './httpDeliveryResult.js';
 import type { Notification } from './notification.js';
 import { displayableTail, factsOf, plainTextOf, summaryOf } from './notificationText.js';
 import { OutboundError } from './outboundHttp.js';
@@ -94,8 +96,8 @@ export const emailChannel = defineChannelKind({
       secure: config.security === 'tls',
       requireTLS: config.security === 'starttls',
       ignoreTLS: config.security === 'none',
-      // The certificate is checked against the configured name, not the address.
-      tls: { servername: config.host },
+      // The certificate is checked against the configured name, not the address connected to.
+      ...(isIP(config.host) === 0 ? { tls: { servername: config.host } } : {}),
       ...(config.username === undefined
         ? {}
         : { auth: { user: config.username, pass: config.password ?? '' } }),
@@ -154,14 +156,22 @@ function resultOfSmtpError(error: unknown, host: string): DeliveryResult {
   if (error instanceof OutboundError) {
     return { outcome: 'failed', retryable: error.retryable, reason: error.message };
   }
-  const problem = error as { code?: string; responseCode?: number; message?: string };
+  const problem = error as {
+    code?: string;
+    responseCode?: number;
+    response?: string;
+    message?: string;
+  };
   const status = problem.responseCode;
+  // The server's reply ("550 5.1.1 no such mailbox"), without its code, which is `status`.
+  const said = bodyExcerpt((problem.response ?? '').replace(/^\d{3}[ -]?/, ''));
+  const suffix = said === '' ? '' : `: ${said}`;
   if (problem.code === 'EAUTH') {
     return {
       outcome: 'failed',
       retryable: false,
       ...(status === undefined ? {} : { status }),
-      reason: `${host} refused the username and password (${status ?? 'no reply code'})`,
+      reason: `${host} refused the username and password${suffix}`,
     };
   }
   if (status !== undefined) {
@@ -169,7 +179,7 @@ function resultOfSmtpError(error: unknown, host: string): DeliveryResult {
       outcome: 'failed',
       retryable: status < 500,
       status,
-      reason: `${host} answered ${status}`,
+      reason: `${host} answered ${status}${suffix}`,
     };
   }
   // EENVELOPE: no valid sender or recipient; sending again changes nothing.
@@ -177,6 +187,6 @@ function resultOfSmtpError(error: unknown, host: string): DeliveryResult {
   return {
     outcome: 'failed',
     retryable: !permanent,
-    reason: `${host}: ${problem.code ?? 'error'}: ${(problem.message ?? '').slice(0, 160)}`,
+    reason: `${host}: ${problem.code ?? 'error'}: ${bodyExcerpt(problem.message ?? '')}`,
   };
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineChannelKind } from './channelKind.js';
 import { postAndClassify } from './httpDeliveryResult.js';
 import type { Notification } from './notification.js';
-import { displayableTail, shortened, subjectOf, summaryOf } from './notificationText.js';
+import { displayableTail, shortened, summaryOf } from './notificationText.js';
 
 /**
  * PagerDuty Events API v2: `trigger` when an incident opens or is updated, `resolve` when it is
@@ -44,7 +44,10 @@ export function pagerDutyEventOf(notification: Notification, config: PagerDutyCo
       source: notification.agent.name,
       severity: config.severity,
       timestamp: notification.occurredAt,
-      component: notification.job === undefined ? undefined : subjectOf(notification),
+      component:
+        notification.job === undefined
+          ? undefined
+          : `${notification.job.namespace}/${notification.job.name}`,
       group: notification.job?.namespace,
       class: notification.incident.kind,
       custom_details: {
