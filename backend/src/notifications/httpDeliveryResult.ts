@@ -1,5 +1,5 @@
-import type { DeliveryResult } from './channelKind.js';
-import type { OutboundResponse } from './outboundHttp.js';
+import type { DeliveryContext, DeliveryResult } from './channelKind.js';
+import type { OutboundRequest, OutboundResponse } from './outboundHttp.js';
 import { OutboundError } from './outboundHttp.js';
 
 /**
@@ -11,7 +11,9 @@ import { OutboundError } from './outboundHttp.js';
 export function resultOfAnswer(
   response: OutboundResponse,
   /** The receiver's own words from its body, when a kind knows where they are. */
-  detail?: string,
+  detail: string | undefined,
+  /** Now, to read a Retry-After given as a date. */
+  now: Date,
 ): DeliveryResult {
   const { status } = response;
   if (status >= 200 && status < 300) return { outcome: 'delivered', status };
@@ -36,7 +38,7 @@ export function resultOfAnswer(
     };
   }
   const retryable = status === 408 || status === 425 || status === 429 || status >= 500;
-  const retryAfterSeconds = retryAfterOf(response.headers['retry-after']);
+  const retryAfterSeconds = retryAfterOf(response.headers['retry-after'], now);
   return {
     outcome: 'failed',
     retryable,
@@ -61,12 +63,12 @@ export function bodyExcerpt(body: string): string {
   return line.length <= 200 ? line : `${line.slice(0, 199)}…`;
 }
 
-function retryAfterOf(header: string | undefined): number | undefined {
+function retryAfterOf(header: string | undefined, now: Date): number | undefined {
   if (header === undefined) return undefined;
   if (/^\d{1,9}$/.test(header.trim())) return Number(header.trim());
   const date = Date.parse(header);
   if (Number.isNaN(date)) return undefined;
-  return Math.max(0, Math.ceil((date - Date.now()) / 1000));
+  return Math.max(0, Math.ceil((date - now.getTime()) / 1000));
 }
 
 function locationOrigin(location: string): string {
@@ -79,14 +81,15 @@ function locationOrigin(location: string): string {
 
 /** POSTs through the guard and reads the answer: the shape every HTTP kind shares. */
 export async function postAndClassify(
-  post: () => Promise<OutboundResponse>,
+  context: DeliveryContext,
+  request: OutboundRequest,
   detailOf?: (response: OutboundResponse) => string | undefined,
 ): Promise<DeliveryResult> {
   let response: OutboundResponse;
   try {
-    response = await post();
+    response = await context.outbound.post(request);
   } catch (error) {
     return resultOfError(error);
   }
-  return resultOfAnswer(response, detailOf?.(response));
+  return resultOfAnswer(response, detailOf?.(response), context.now());
 }

@@ -74,12 +74,12 @@ export const pagerDutyChannel = defineChannelKind({
   secretFields: ['routingKey'],
   async deliver(notification, config, context) {
     return postAndClassify(
-      () =>
-        context.outbound.post({
-          url: config.eventsUrl,
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(pagerDutyEventOf(notification, config)),
-        }),
+      context,
+      {
+        url: config.eventsUrl,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(pagerDutyEventOf(notification, config)),
+      },
       (response) => {
         // PagerDuty explains a 400 in {"status","message","errors":[…]}.
         try {

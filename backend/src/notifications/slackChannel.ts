@@ -72,12 +72,12 @@ export const slackChannel = defineChannelKind({
   secretFields: ['webhookUrl'],
   async deliver(notification, config, context) {
     return postAndClassify(
-      () =>
-        context.outbound.post({
-          url: config.webhookUrl,
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(slackMessageOf(notification)),
-        }),
+      context,
+      {
+        url: config.webhookUrl,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(slackMessageOf(notification)),
+      },
       (response) => bodyExcerpt(response.body),
     );
   },

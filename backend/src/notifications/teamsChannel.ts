@@ -80,12 +80,10 @@ export const teamsChannel = defineChannelKind({
   configSchema: TeamsConfig,
   secretFields: ['webhookUrl'],
   async deliver(notification, config, context) {
-    return postAndClassify(() =>
-      context.outbound.post({
-        url: config.webhookUrl,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(teamsMessageOf(notification)),
-      }),
-    );
+    return postAndClassify(context, {
+      url: config.webhookUrl,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(teamsMessageOf(notification)),
+    });
   },
 });

@@ -78,17 +78,15 @@ export const webhookChannel = defineChannelKind({
     const body = JSON.stringify(webhookPayloadOf(notification));
     const timestamp = Math.floor(context.now().getTime() / 1000);
     const id = notification.idempotencyKey;
-    return postAndClassify(() =>
-      context.outbound.post({
-        url: config.url,
-        headers: {
-          'content-type': 'application/json',
-          'webhook-id': id,
-          'webhook-timestamp': String(timestamp),
-          'webhook-signature': signWebhook(config.signingSecret, id, timestamp, body),
-        },
-        body,
-      }),
-    );
+    return postAndClassify(context, {
+      url: config.url,
+      headers: {
+        'content-type': 'application/json',
+        'webhook-id': id,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signWebhook(config.signingSecret, id, timestamp, body),
+      },
+      body,
+    });
   },
 });

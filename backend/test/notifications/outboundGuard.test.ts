@@ -149,10 +149,23 @@ describe('answers', () => {
     });
     const response = await post(client, redirecting.url);
     expect(response.status).toBe(301);
-    const result = resultOfAnswer(response);
+    const result = resultOfAnswer(response, undefined, new Date());
     expect(result).toMatchObject({ outcome: 'failed', retryable: false, status: 301 });
     expect(result.outcome === 'failed' && result.reason).toContain('redirects are not followed');
     expect(target.requests).toHaveLength(0);
+  });
+
+  it('reads Retry-After in seconds or as a date, by the clock it is given', () => {
+    const now = new Date('2026-12-02T07:00:00.000Z');
+    const busy = (retryAfter: string) =>
+      resultOfAnswer(
+        { status: 503, headers: { 'retry-after': retryAfter }, body: '', bodyTruncated: false },
+        undefined,
+        now,
+      );
+    expect(busy('30')).toMatchObject({ retryable: true, retryAfterSeconds: 30 });
+    expect(busy('Wed, 02 Dec 2026 07:05:00 GMT')).toMatchObject({ retryAfterSeconds: 300 });
+    expect(busy('soon')).not.toHaveProperty('retryAfterSeconds');
   });
 
   it('reads at most maxResponseBytes of an answer', async () => {
