@@ -19,11 +19,17 @@ export type TeamsConfig = z.output<typeof TeamsConfig>;
 const tailLimit = 4000;
 
 /**
- * Adaptive Card TextBlocks read a subset of Markdown; a job's text must not turn into links or
- * emphasis, so Markdown's punctuation is escaped with a backslash.
+ * Adaptive Card TextBlocks and FactSet values read a small Markdown subset: **bold**, _italic_,
+ * [links](…), and lists at the start of a line. A job's text must show as written, so exactly
+ * those marks are escaped with a backslash, and nothing else: Teams clients have differed in how
+ * they show escapes, so a name like nightly-db-backup is left untouched. The output tail is a
+ * RichTextBlock TextRun instead, which Markdown never touches and whose newlines stay newlines.
  */
 export function escapeCardMarkdown(text: string): string {
-  return text.replace(/[\\`*_{}[\]()#+\-.!|>~<]/g, '\\$&');
+  return text
+    .replace(/[\\*_[\]]/g, '\\$&')
+    .replace(/^(\s*)([-+#>])(?=\s)/gm, '$1\\$2')
+    .replace(/^(\s*)(\d+)\.(?=\s)/gm, '$1$2\\.');
 }
 
 export function teamsMessageOf(notification: Notification) {
@@ -48,10 +54,14 @@ export function teamsMessageOf(notification: Notification) {
     body.push(
       { type: 'TextBlock', text: 'Last output', weight: 'Bolder', wrap: true },
       {
-        type: 'TextBlock',
-        text: escapeCardMarkdown(displayableTail(notification.outputTail, tailLimit)),
-        fontType: 'Monospace',
-        wrap: true,
+        type: 'RichTextBlock',
+        inlines: [
+          {
+            type: 'TextRun',
+            text: displayableTail(notification.outputTail, tailLimit),
+            fontType: 'Monospace',
+          },
+        ],
       },
     );
   }

@@ -6,6 +6,7 @@ import {
   deliverNotification,
   parseChannelConfig,
 } from '../../src/notifications/channelRegistry.js';
+import { escapeCardMarkdown } from '../../src/notifications/teamsChannel.js';
 import { generateWebhookSecret } from '../../src/notifications/webhookChannel.js';
 import type { ReceivedRequest, Receiver } from './notificationFixtures.js';
 import {
@@ -295,15 +296,31 @@ describe('Microsoft Teams (workflow webhook, Adaptive Card)', () => {
     expect(card.$schema).toBe('http://adaptivecards.io/schemas/adaptive-card.json');
     const [title, factSet, outputLabel, output] = card.body;
     expect(title).toMatchObject({ type: 'TextBlock', weight: 'Bolder', wrap: true });
-    expect(title.text).toBe('Failing: production/nightly\\-db\\-backup on db\\-1');
+    expect(title.text).toBe('Failing: production/nightly-db-backup on db-1');
     expect(factSet.type).toBe('FactSet');
-    expect(factSet.facts[0]).toEqual({ title: 'Job', value: 'production/nightly\\-db\\-backup' });
+    expect(factSet.facts[0]).toEqual({ title: 'Job', value: 'production/nightly-db-backup' });
     expect(outputLabel).toMatchObject({ type: 'TextBlock', text: 'Last output' });
-    expect(output).toMatchObject({ type: 'TextBlock', fontType: 'Monospace', wrap: true });
-    expect(output.text).toContain('FATAL: password authentication failed');
+    // The output is a TextRun: plain text, newlines kept, nothing escaped.
+    expect(output.type).toBe('RichTextBlock');
+    expect(output.inlines).toHaveLength(1);
+    expect(output.inlines[0]).toMatchObject({ type: 'TextRun', fontType: 'Monospace' });
+    expect(output.inlines[0].text).toContain(
+      'connection to server failed\nFATAL: password authentication failed for user "backup" & <script>',
+    );
     expect(card.actions).toEqual([
       { type: 'Action.OpenUrl', title: 'Open in Cronfleet', url: failingNotification.dashboardUrl },
     ]);
+  });
+});
+
+describe('escapeCardMarkdown', () => {
+  it('escapes the marks Adaptive Cards read, and nothing else', () => {
+    expect(escapeCardMarkdown('**bold** _it_ [a](https://x.example) back\\slash')).toBe(
+      '\\*\\*bold\\*\\* \\_it\\_ \\[a\\](https://x.example) back\\\\slash',
+    );
+    expect(escapeCardMarkdown('- item\n  + sub\n12. twelfth\n# head\nnightly-db-backup 1.5')).toBe(
+      '\\- item\n  \\+ sub\n12\\. twelfth\n\\# head\nnightly-db-backup 1.5',
+    );
   });
 });
 
