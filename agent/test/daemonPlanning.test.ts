@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +32,12 @@ beforeAll(async () => {
   served = await ServedRepository.create(path.join(root, 'served'));
   await served.commit({ 'ops/first.yaml': job('first') });
 });
-afterAll(() => rm(root, { recursive: true, force: true }));
+/** Daemons a test started: killed after it, whatever happened (a failed wait leaves one behind). */
+const started: ChildProcess[] = [];
+afterAll(async () => {
+  for (const child of started) if (child.exitCode === null) child.kill('SIGKILL');
+  await rm(root, { recursive: true, force: true });
+});
 
 interface LogLine {
   msg: string;
@@ -73,6 +78,7 @@ describe('the daemon with the cron.d scheduler', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
+    started.push(child);
     const lines: LogLine[] = [];
     let stdout = '';
     let pending = '';
