@@ -81,36 +81,43 @@ export const emailChannel = defineChannelKind({
   secretFields: ['password'],
   async deliver(notification, config, context): Promise<DeliveryResult> {
     const { connectTimeoutMs, totalTimeoutMs } = context.outbound.settings;
-    let address: string;
-    try {
-      address = await context.outbound.checkedAddress(config.host);
-    } catch (error) {
-      if (error instanceof OutboundError) {
-        return { outcome: 'failed', retryable: error.retryable, reason: error.message };
-      }
-      throw error;
-    }
-    const transport = nodemailer.createTransport({
-      host: address,
-      port: config.port,
-      secure: config.security === 'tls',
-      requireTLS: config.security === 'starttls',
-      ignoreTLS: config.security === 'none',
-      // The certificate is checked against the configured name, not the address connected to.
-      ...(isIP(config.host) === 0 ? { tls: { servername: config.host } } : {}),
-      ...(config.username === undefined
-        ? {}
-        : { auth: { user: config.username, pass: config.password ?? '' } }),
-      connectionTimeout: connectTimeoutMs,
-      greetingTimeout: connectTimeoutMs,
-      socketTimeout: totalTimeoutMs,
-      // Nothing of the conversation goes to a log: it carries the password.
-      logger: false,
-      debug: false,
-    });
-    const domain = messageDomain(notification);
+    // One deadline for the whole delivery: resolving the host, connecting, and the conversation.
     let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new OutboundError(
+              'timeout',
+              `${config.host} did not take the mail within ${totalTimeoutMs} ms`,
+              true,
+            ),
+          ),
+        totalTimeoutMs,
+      );
+    });
+    let transport: ReturnType<typeof nodemailer.createTransport> | undefined;
     try {
+      const address = await Promise.race([context.outbound.checkedAddress(config.host), deadline]);
+      transport = nodemailer.createTransport({
+        host: address,
+        port: config.port,
+        secure: config.security === 'tls',
+        requireTLS: config.security === 'starttls',
+        ignoreTLS: config.security === 'none',
+        // The certificate is checked against the configured name, not the address connected to.
+        ...(isIP(config.host) === 0 ? { tls: { servername: config.host } } : {}),
+        ...(config.username === undefined
+          ? {}
+          : { auth: { user: config.username, pass: config.password ?? '' } }),
+        connectionTimeout: connectTimeoutMs,
+        greetingTimeout: connectTimeoutMs,
+        socketTimeout: totalTimeoutMs,
+        // Nothing of the conversation goes to a log: it carries the password.
+        logger: false,
+        debug: false,
+      });
+      const domain = messageDomain(notification);
       const sent = await Promise.race([
         transport.sendMail({
           from: config.from,
@@ -126,19 +133,7 @@ export const emailChannel = defineChannelKind({
             'X-Cronfleet-Incident': notification.incident.id,
           },
         }),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                new OutboundError(
-                  'timeout',
-                  `${config.host} did not take the mail within ${totalTimeoutMs} ms`,
-                  true,
-                ),
-              ),
-            totalTimeoutMs,
-          );
-        }),
+        deadline,
       ]);
       const code = /^(\d{3})/.exec(sent.response ?? '')?.[1];
       return { outcome: 'delivered', ...(code === undefined ? {} : { status: Number(code) }) };
@@ -146,7 +141,7 @@ export const emailChannel = defineChannelKind({
       return resultOfSmtpError(error, config.host);
     } finally {
       clearTimeout(timer);
-      transport.close();
+      transport?.close();
     }
   },
 });

@@ -271,6 +271,20 @@ describe('email (SMTP)', () => {
     }
   });
 
+  it('gives up on a host name whose resolution never ends, retryably', async () => {
+    const result = await deliverNotification(
+      'email',
+      failingNotification,
+      { ...baseConfig(25), host: 'smtp.hangs.example' },
+      testContext({ resolve: () => new Promise<string[]>(() => {}), totalTimeoutMs: 300 }),
+    );
+    expect(result).toEqual({
+      outcome: 'failed',
+      retryable: true,
+      reason: 'smtp.hangs.example did not take the mail within 300 ms',
+    });
+  });
+
   it('refuses an SMTP host on a private or loopback address unless allowed, before connecting', async () => {
     for (const host of ['10.0.0.1', '169.254.169.254', 'localhost']) {
       const result = await deliverNotification(

@@ -209,6 +209,16 @@ describe('timeouts', () => {
     expect(error.retryable).toBe(true);
   });
 
+  it('counts DNS in the total timeout', async () => {
+    const client = new OutboundClient({
+      resolve: () => new Promise<string[]>(() => {}),
+      totalTimeoutMs: 300,
+    });
+    const error = await refusal(client, 'https://hooks.hangs.example/hook');
+    expect(error.code).toBe('timeout');
+    expect(error.message).toBe('https://hooks.hangs.example did not answer within 300 ms');
+  });
+
   it('answers a closed port as a retryable connection failure', async () => {
     const silent = await startSilentServer();
     const port = silent.port;
