@@ -81,6 +81,7 @@ export const emailChannel = defineChannelKind({
   secretFields: ['password'],
   async deliver(notification, config, context): Promise<DeliveryResult> {
     const { connectTimeoutMs, totalTimeoutMs } = context.outbound.settings;
+    const domain = messageDomain(notification);
     // One deadline for the whole delivery: resolving the host, connecting, and the conversation.
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -117,7 +118,6 @@ export const emailChannel = defineChannelKind({
         logger: false,
         debug: false,
       });
-      const domain = messageDomain(notification);
       const sent = await Promise.race([
         transport.sendMail({
           from: config.from,

@@ -1,11 +1,13 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   deliverNotification,
   parseChannelConfig,
 } from '../../src/notifications/channelRegistry.js';
+import type { Notification } from '../../src/notifications/notification.js';
 import {
   failingNotification,
   resolvedNotification,
@@ -298,6 +300,25 @@ describe('email (SMTP)', () => {
         'which notifications may not reach',
       );
     }
+  });
+
+  it('turns an unexpected error into a retryable failure, and logs no secret', async () => {
+    const smtp = await startSmtpServer();
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const broken = { ...failingNotification, dashboardUrl: 'not a URL' } as Notification;
+    const result = await deliverNotification('email', broken, baseConfig(smtp.port), {
+      ...testContext(),
+      logger,
+    });
+    expect(result).toEqual({
+      outcome: 'failed',
+      retryable: true,
+      reason: 'an internal error; see the backend log',
+    });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('notification delivery failed unexpectedly');
+    expect(lines.join('')).not.toContain('smtp password 1');
   });
 
   it('checks its configuration: addresses, and username with password', () => {

@@ -6,6 +6,7 @@ import {
   deliverNotification,
   parseChannelConfig,
 } from '../../src/notifications/channelRegistry.js';
+import { Notification } from '../../src/notifications/notification.js';
 import { escapeCardMarkdown } from '../../src/notifications/teamsChannel.js';
 import { generateWebhookSecret } from '../../src/notifications/webhookChannel.js';
 import type { ReceivedRequest, Receiver } from './notificationFixtures.js';
@@ -431,6 +432,13 @@ describe('PagerDuty (Events API v2)', () => {
 });
 
 describe('the registry', () => {
+  it('has a notification schema that the examples pass and a dotted idempotency key fails', () => {
+    expect(Notification.safeParse(failingNotification).success).toBe(true);
+    expect(Notification.safeParse(resolvedNotification).success).toBe(true);
+    const dotted = { ...failingNotification, idempotencyKey: 'msg.1' };
+    expect(Notification.safeParse(dotted).success).toBe(false);
+  });
+
   it.each<[ChannelKindName, Record<string, unknown>]>([
     ['webhook', { url: 'http://10.0.0.1/hook', signingSecret: generateWebhookSecret() }],
     ['slack', { webhookUrl: 'http://169.254.169.254/services/x' }],
