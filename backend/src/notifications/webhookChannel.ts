@@ -36,6 +36,11 @@ export const WebhookConfig = z.strictObject({
       message: 'must not carry a user name or password; the signature authenticates deliveries',
     }),
   signingSecret: SigningSecret,
+  /**
+   * While a receiver moves to a new secret: the old one, so each delivery carries both signatures
+   * (space-separated, as the spec allows) and the receiver may check either. Remove it afterwards.
+   */
+  previousSigningSecret: SigningSecret.optional(),
 });
 export type WebhookConfig = z.output<typeof WebhookConfig>;
 
@@ -73,7 +78,7 @@ export function signWebhook(
 export const webhookChannel = defineChannelKind({
   label: 'Webhook (Standard Webhooks)',
   configSchema: WebhookConfig,
-  secretFields: ['signingSecret'],
+  secretFields: ['signingSecret', 'previousSigningSecret'],
   async deliver(notification, config, context) {
     const body = JSON.stringify(webhookPayloadOf(notification));
     const timestamp = Math.floor(context.now().getTime() / 1000);
@@ -84,7 +89,10 @@ export const webhookChannel = defineChannelKind({
         'content-type': 'application/json',
         'webhook-id': id,
         'webhook-timestamp': String(timestamp),
-        'webhook-signature': signWebhook(config.signingSecret, id, timestamp, body),
+        'webhook-signature': [config.signingSecret, config.previousSigningSecret]
+          .filter((secret) => secret !== undefined)
+          .map((secret) => signWebhook(secret, id, timestamp, body))
+          .join(' '),
       },
       body,
     });

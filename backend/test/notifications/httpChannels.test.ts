@@ -128,6 +128,25 @@ describe('webhook (Standard Webhooks)', () => {
     });
   });
 
+  it('signs with both secrets during a rotation, so a receiver with either verifies', async () => {
+    const current = generateWebhookSecret();
+    const previous = generateWebhookSecret();
+    const hook = await receiver(ok());
+    await deliverNotification(
+      'webhook',
+      failingNotification,
+      { url: hook.url, signingSecret: current, previousSigningSecret: previous },
+      testContext({}, () => sentAt),
+    );
+    const request = hook.requests[0] as ReceivedRequest;
+    expect(String(request.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    expect(verifyStandardWebhook(request, current, sentAtSeconds)).toEqual({ valid: true });
+    expect(verifyStandardWebhook(request, previous, sentAtSeconds)).toEqual({ valid: true });
+    expect(verifyStandardWebhook(request, generateWebhookSecret(), sentAtSeconds)).toMatchObject({
+      valid: false,
+    });
+  });
+
   it('keeps webhook-id across retries and signs each attempt with its own timestamp', async () => {
     const secret = generateWebhookSecret();
     let attempts = 0;
