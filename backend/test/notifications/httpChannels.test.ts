@@ -8,7 +8,7 @@ import {
 } from '../../src/notifications/channelRegistry.js';
 import { Notification } from '../../src/notifications/notification.js';
 import { escapeCardMarkdown } from '../../src/notifications/teamsChannel.js';
-import { generateWebhookSecret } from '../../src/notifications/webhookChannel.js';
+import { generateWebhookSecret, signWebhook } from '../../src/notifications/webhookChannel.js';
 import type { ReceivedRequest, Receiver } from './notificationFixtures.js';
 import {
   failingNotification,
@@ -72,6 +72,29 @@ function verifyStandardWebhook(
 describe('webhook (Standard Webhooks)', () => {
   const sentAt = new Date('2026-12-02T07:00:09.000Z');
   const sentAtSeconds = sentAt.getTime() / 1000;
+
+  it('matches the published Standard Webhooks test vector, as does the verifier here', () => {
+    // The vector the reference libraries (Svix's and others) test against.
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const id = 'msg_p5jXN8AQM9LWM0D4loKWxJek';
+    const body = '{"test": 2432232314}';
+    const expected = 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=';
+    expect(signWebhook(secret, id, 1614265330, body)).toBe(expected);
+    const request: ReceivedRequest = {
+      method: 'POST',
+      url: '/',
+      headers: {
+        'webhook-id': id,
+        'webhook-timestamp': '1614265330',
+        'webhook-signature': expected,
+      },
+      body,
+    };
+    expect(verifyStandardWebhook(request, secret, 1614265330)).toEqual({ valid: true });
+    expect(
+      parseChannelConfig('webhook', { url: 'https://x.example/', signingSecret: secret }).success,
+    ).toBe(true);
+  });
 
   it('sends a signed JSON body that an independent verifier accepts', async () => {
     const secret = generateWebhookSecret();
