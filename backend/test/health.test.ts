@@ -1,10 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedAgent, seedOrganization } from './seed.js';
 import { startTestApp, type TestApp } from './testApp.js';
 
 describe('backend HTTP app', () => {
   let app: TestApp;
+  /** Bodies are read only once the caller is known: these requests come from an agent. */
+  let agentHeaders: Record<string, string>;
   beforeAll(async () => {
     app = await startTestApp();
+    const { token } = await seedAgent(app.database, await seedOrganization(app.database));
+    agentHeaders = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
   });
   afterAll(() => app.close());
 
@@ -26,7 +31,7 @@ describe('backend HTTP app', () => {
   it('answers malformed JSON with a 400 that says so', async () => {
     const response = await fetch(`${app.baseUrl}/api/v1/check-ins`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: agentHeaders,
       body: '{"checkIns": [',
     });
     expect(response.status).toBe(400);
@@ -38,7 +43,7 @@ describe('backend HTTP app', () => {
   it('answers an oversized body with a 413', async () => {
     const response = await fetch(`${app.baseUrl}/api/v1/check-ins`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: agentHeaders,
       body: JSON.stringify({ filler: 'x'.repeat(9 * 1024 * 1024) }),
     });
     expect(response.status).toBe(413);

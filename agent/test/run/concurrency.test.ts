@@ -131,6 +131,12 @@ describe('concurrencyPolicy', () => {
     );
     const crashed = spawnWrapper(state, 'test/crash', { killGraceMs: 1_000 });
     const orphanPid = await waitFor('the first run to start', () => readPid(orphan));
+    // The wrapper names the command's process group in its lock just after starting it; killed
+    // before that (a window of a few milliseconds, wider on a busy machine) it leaves nothing to
+    // stop, which is not what this test is about.
+    await waitFor('the lock to name the process group', async () =>
+      (await readFile(lockFile('crash'), 'utf8').catch(() => '')).includes('"pgid"'),
+    );
     crashed.child.kill('SIGKILL');
     expect((await crashed.exited).signal).toBe('SIGKILL');
     // The lock still names the dead wrapper, and its command still runs, unsupervised.

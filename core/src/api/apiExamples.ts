@@ -112,6 +112,7 @@ const heartbeatRequest: HeartbeatRequest = {
   version: '0.1.0',
   runningRunIds: [runId],
   acceptsCommands: true,
+  deliveredThrough: '2024-05-01T02:00:00.000Z',
 };
 
 const heartbeatResponse: HeartbeatResponse = {
