@@ -7,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   statSync,
+  type Stats,
 } from 'node:fs';
 import { open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -78,6 +79,11 @@ function fileSystemError(what: string, error: unknown): SchedulerError {
 export class CronDBackend implements SchedulerBackend {
   readonly name = 'cron.d' as const;
   readonly #directory: string;
+  /**
+   * The last fingerprint and the folder's times it was read at: while they hold, no file was added,
+   * removed or renamed, and the daemon's idle tick skips listing 10,000 names.
+   */
+  #fingerprinted: { mtimeMs: number; ctimeMs: number; ino: number; value: string } | undefined;
   readonly #ownerId: string;
   readonly #runCommand: (job: ScheduledJob) => readonly string[];
   readonly #defaultUser: string;
@@ -249,17 +255,33 @@ export class CronDBackend implements SchedulerBackend {
   async fingerprint(): Promise<string> {
     const prefix = cronDOwnerPrefix(this.#ownerId);
     let names: string[];
-    let modified: number;
+    let folder: Stats;
     try {
-      modified = statSync(this.#directory).mtimeMs;
+      folder = statSync(this.#directory);
+      const cached = this.#fingerprinted;
+      if (
+        cached !== undefined &&
+        cached.mtimeMs === folder.mtimeMs &&
+        cached.ctimeMs === folder.ctimeMs &&
+        cached.ino === folder.ino
+      ) {
+        return cached.value;
+      }
       names = readdirSync(this.#directory).filter((name) => name.startsWith(prefix));
     } catch (error) {
       throw fileSystemError(`cannot list ${this.#directory}`, error);
     }
     names.sort();
-    return createHash('sha256')
-      .update(`${modified}\n${names.join('\n')}`)
+    const value = createHash('sha256')
+      .update(`${folder.mtimeMs}\n${names.join('\n')}`)
       .digest('hex');
+    // Kept only when the folder's last change was over a second before it was listed: any later
+    // change then gives it another time, even on a file system whose clock is coarse.
+    this.#fingerprinted =
+      Date.now() - folder.mtimeMs > 1_000
+        ? { mtimeMs: folder.mtimeMs, ctimeMs: folder.ctimeMs, ino: folder.ino, value }
+        : undefined;
+    return value;
   }
 
   /** Temporary files of this owner left by a crash (cron ignores them; they are only litter). */

@@ -118,8 +118,12 @@ function failure(
     );
   }
   const said = result.stderr === '' ? 'no message' : JSON.stringify(result.stderr);
+  // Debian's crontab(1) takes at most 10,000 lines, and each job is two.
+  const advice = /too long/i.test(result.stderr)
+    ? '. The crontab scheduler holds two lines per job: for this many jobs use the cron.d scheduler (as root), or split the jobs between agents with spec.targets'
+    : '';
   return new SchedulerError(
-    `${commandLine} failed with exit status ${result.code} (${said}); nothing was written to ${describeCrontab(program)}`,
+    `${commandLine} failed with exit status ${result.code} (${said}); nothing was written to ${describeCrontab(program)}${advice}`,
     'stalled',
   );
 }

@@ -6,6 +6,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import os from 'node:os';
@@ -228,6 +229,22 @@ describe('cron.d backend', () => {
       expect(error.message).toContain('(or delete it); the agent then reinstalls its own file');
     }
     expect(snapshot()).toEqual(before);
+  });
+
+  it('fingerprint: the same while the folder is unchanged, another once one of its files is added or removed, even right after', async () => {
+    const agent = backend();
+    await agent.apply([job('production/backup')], new Set());
+    // The folder's last change long ago: its fingerprint may be reused from then on.
+    utimesSync(directory, new Date('2026-01-01T00:00:00Z'), new Date('2026-01-01T00:00:00Z'));
+    const first = await agent.fingerprint();
+    expect(await agent.fingerprint()).toBe(first);
+    // A file of the agent's added behind its back, then removed: each gives another fingerprint.
+    writeFileSync(path.join(directory, `${ours}production_extra`), '# by hand\n');
+    const added = await agent.fingerprint();
+    expect(added).not.toBe(first);
+    rmSync(path.join(directory, `${ours}production_extra`));
+    const removed = await agent.fingerprint();
+    expect(removed).not.toBe(added);
   });
 
   it("cleans up its own leftover temporary files and nobody else's", async () => {

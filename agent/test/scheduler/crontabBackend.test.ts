@@ -357,6 +357,17 @@ describeNeeding(
       ]);
     });
 
+    it('reports a crontab too long for crontab(1) with what to do instead, and writes nothing', async () => {
+      setCrontab('A=1\n');
+      // Two lines per job: 5,000 jobs make more than the 10,000 lines Debian's crontab takes.
+      const many = Array.from({ length: 5_000 }, (_unused, index) => job(`bulk/job-${index}`));
+      const error = await refusal(() => backend().apply(many, new Set()));
+      expect(error.kind).toBe('stalled');
+      expect(error.message).toMatch(/too long/);
+      expect(error.message).toMatch(/use the cron\.d scheduler \(as root\)/);
+      expect(crontabText()).toBe('A=1\n');
+    });
+
     it('writes nothing when the crontab cannot be read', async () => {
       setCrontab('A=1\n');
       const script = wrapper(
