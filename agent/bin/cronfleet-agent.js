@@ -7,33 +7,31 @@ const argv = process.argv.slice(2);
 const io = { stdout: process.stdout, stderr: process.stderr, environment: process.env };
 let code;
 if (argv.includes('sync') && !argv.includes('--once')) {
-  // The daemon idles between ticks, and a tick that plans allocates in bursts (manifests, run
-  // specs). V8 then grows its young generation to 32 MiB and never hands it back: a third of an
-  // idle daemon's resident set. A growth factor of 1 keeps it at its first size, set before the
-  // first module loads (loading alone would grow it); a planning tick scavenges more often
-  // instead. It is the one such V8 setting that works after start-up, so no launcher (systemd,
-  // launchd, a container) has to pass `--max-semi-space-size`.
+  // The daemon idles between ticks, and what it does allocates in bursts (a tick; with the
+  // embedded scheduler, planning too, which other daemons leave to a process of their own). V8
+  // then grows its young generation to 32 MiB and never hands it back: a third of an idle
+  // daemon's resident set. A growth factor of 1 keeps it at its first size, set before the first
+  // module loads (loading alone would grow it); a burst scavenges more often instead. It is the
+  // one such V8 setting that works after start-up, so no launcher (systemd, launchd, a
+  // container) has to pass `--max-semi-space-size`.
   (await import('node:v8')).setFlagsFromString('--semi-space-growth-factor=1');
 }
-if (argv[0] === 'run') {
-  let fastPath;
+/** The bundle when the build made one, else the module as tsc compiled it. */
+async function bundledOr(bundle, compiled) {
   try {
-    fastPath = await import('../dist/fast/runFastPath.js');
+    return await import(bundle);
   } catch (error) {
     if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error;
-    fastPath = await import('../dist/run/runFastPath.js');
+    return import(compiled);
   }
+}
+if (argv[0] === 'run') {
+  const fastPath = await bundledOr('../dist/fast/runFastPath.js', '../dist/run/runFastPath.js');
   code = await fastPath.runFastPath(argv, io);
 }
 if (code === undefined) {
-  // Every other command: the bundle (dist/bundle/, built with dist/), else what tsc compiled.
-  let entry;
-  try {
-    entry = await import('../dist/bundle/main.js');
-  } catch (error) {
-    if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error;
-    entry = await import('../dist/main.js');
-  }
+  // Every other command.
+  const entry = await bundledOr('../dist/bundle/main.js', '../dist/main.js');
   code = await entry.main(argv, io);
 }
 process.exitCode = code;
