@@ -49,6 +49,7 @@ const options = {
   name: { type: 'string' },
   namespace: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
 } satisfies ParseArgsConfig['options'];
 
 type Values = ReturnType<
@@ -144,6 +145,11 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
   }
   const { values, positionals } = parsed;
   const [name, ...rest] = positionals;
+  if (values.version === true) {
+    const { agentVersion } = await import('./control/agentVersion.js');
+    io.stdout.write(`cronfleet-agent ${agentVersion()}\n`);
+    return 0;
+  }
   const answered = help(io, values.help === true, name, rest[0]);
   if (answered !== undefined) return answered;
   if (name === undefined) {

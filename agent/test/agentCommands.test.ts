@@ -356,6 +356,20 @@ describe('what a newcomer meets', () => {
     expect(missing.stderr).toBe(`cronfleet-agent: missing command\n\n${overview.stdout}`);
   });
 
+  it('prints its version for --version and -V, with any command or none', async () => {
+    const agent = new Agent('version');
+    const { version } = JSON.parse(
+      await readFile(new URL('../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    for (const argv of [['--version'], ['-V'], ['status', '--version']]) {
+      expect(await agent.run(...argv)).toMatchObject({
+        code: 0,
+        stdout: `cronfleet-agent ${version}\n`,
+        stderr: '',
+      });
+    }
+  });
+
   it('prints warnings of one-shot commands as sentences, not JSON log lines', async () => {
     const agent = new Agent('sentences');
     await prepare(agent);

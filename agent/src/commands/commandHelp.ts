@@ -257,6 +257,7 @@ export function overviewHelp(): string {
     'Options every command accepts (also as keys of a --config file, or CRONFLEET_* variables):',
     ...optionLines(configurationOptions, [
       ['-h, --help', "this help (COMMAND --help: that command's own)"],
+      ['-V, --version', "the agent's version"],
     ]),
     '',
     'Run "cronfleet-agent COMMAND --help" (or "cronfleet-agent help COMMAND") for a command\'s own',
