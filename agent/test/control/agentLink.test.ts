@@ -161,7 +161,8 @@ describe('createAgentLink', () => {
 
 describe('heartbeat and inventory', () => {
   it('sends conditions, revisions, repository, errors and version, and adopts the interval', async () => {
-    const agentLink = await link();
+    let delivered: Date | undefined;
+    const agentLink = await link({ deliveredThrough: () => delivered });
     expect(agentLink.heartbeatIntervalMs).toBe(30_000);
     await app.database.db
       .update(agents)
@@ -183,6 +184,19 @@ describe('heartbeat and inventory', () => {
       heartbeatIntervalSeconds: 7,
     });
     expect(shown.body.lastHeartbeatAt).not.toBeNull();
+    // No drain has emptied the spool yet: nothing is known to have arrived.
+    expect(shown.body.deliveredThrough).toBeNull();
+
+    // The spool sender's watermark goes with every heartbeat, and a heartbeat without one (a
+    // restarted agent before its first drain) keeps the last.
+    delivered = new Date('2024-05-01T01:59:30.000Z');
+    await agentLink.heartbeat();
+    const after = await call(app, 'GET', `/api/v1/agents/${agentId}`, admin.token);
+    expect(after.body.deliveredThrough).toBe('2024-05-01T01:59:30.000Z');
+    delivered = undefined;
+    await agentLink.heartbeat();
+    const kept = await call(app, 'GET', `/api/v1/agents/${agentId}`, admin.token);
+    expect(kept.body.deliveredThrough).toBe('2024-05-01T01:59:30.000Z');
   });
 
   it('reports each installed job from its run spec as applied, and the unmanaged entries', async () => {

@@ -20,6 +20,10 @@ export function heartbeatColumns(request: HeartbeatRequest) {
     repositoryUrl: request.repository?.url ?? null,
     repositoryBranch: request.repository?.branch ?? null,
     version: request.version,
+    // Kept when a heartbeat carries none (a restarted agent before its first drain).
+    ...(request.deliveredThrough === undefined
+      ? {}
+      : { deliveredThrough: new Date(request.deliveredThrough) }),
   };
 }
 
@@ -86,11 +90,12 @@ export async function recordQuietHeartbeats(
       repository_url = u."repositoryUrl",
       repository_branch = u."repositoryBranch",
       version = u.version,
+      delivered_through = coalesce(u."deliveredThrough", a.delivered_through),
       last_heartbeat_at = ${now.toISOString()}::timestamptz
     from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as u("agentId" uuid,
       "organizationId" uuid, conditions jsonb, errors jsonb, "lastAppliedRevision" text,
       "lastAttemptedRevision" text, "repositoryUrl" text, "repositoryBranch" text, version text,
-      "runningRunIds" uuid[], "acceptsCommands" boolean)
+      "deliveredThrough" timestamptz, "runningRunIds" uuid[], "acceptsCommands" boolean)
     where a.id = any(${agentIds}::uuid[])
       and a.id = u."agentId"
       and a.organization_id = u."organizationId"

@@ -213,6 +213,11 @@ export const agents = pgTable(
     }),
     heartbeatIntervalSeconds: integer('heartbeat_interval_seconds').notNull().default(30),
     lastHeartbeatAt: timestampTz('last_heartbeat_at'),
+    /**
+     * The agent's watermark (HeartbeatRequest.deliveredThrough, its clock): every check-in it
+     * recorded before this has arrived. Null until an agent reports one.
+     */
+    deliveredThrough: timestampTz('delivered_through'),
     conditions: jsonb('conditions').$type<StoredCondition[]>().notNull().default([]),
     /** Located manifest errors from the last heartbeat. */
     errors: jsonb('errors').$type<unknown[]>().notNull().default([]),

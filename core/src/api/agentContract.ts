@@ -289,6 +289,11 @@ export const Agent = z.object({
   labels: Labels,
   status: AgentStatus,
   lastHeartbeatAt: IsoDateTime.nullable(),
+  /**
+   * Every check-in the agent recorded before this instant (its clock) has arrived; null until
+   * its heartbeat reports one (HeartbeatRequest.deliveredThrough).
+   */
+  deliveredThrough: IsoDateTime.nullable(),
   conditions: z.array(Condition),
   lastAppliedRevision: Revision.nullable(),
   lastAttemptedRevision: Revision.nullable(),

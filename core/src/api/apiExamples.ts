@@ -223,6 +223,7 @@ const agent: Agent = {
   labels: { role: 'db', team: 'platform' },
   status: 'online',
   lastHeartbeatAt: '2024-05-01T06:05:00.000Z',
+  deliveredThrough: '2024-05-01T06:04:58.000Z',
   conditions: heartbeatRequest.conditions,
   lastAppliedRevision: revision,
   lastAttemptedRevision: revision,

@@ -1,0 +1,1 @@
+ALTER TABLE "agents" ADD COLUMN "delivered_through" timestamp with time zone;
