@@ -120,6 +120,10 @@ export class GitRepository {
   private readonly stallTimeoutMs: number;
   private readonly lockTimeoutMs: number;
   private readonly logger: Logger | undefined;
+  /** The lock every sync and read of this checkout takes (processes and callers alike). */
+  private get lockFile(): string {
+    return path.join(this.parentDir, `.${this.baseName}.lock`);
+  }
   /** Whether this process's last sync left the work tree checked (verifyWorkTree then skips). */
   private workTreeVerified = false;
   private readonly parentDir: string;
@@ -227,11 +231,10 @@ export class GitRepository {
     signal?: AbortSignal,
     options: { verifyUnchanged?: boolean } = {},
   ): Promise<SyncResult> {
-    const lockFile = path.join(this.parentDir, `.${this.baseName}.lock`);
     try {
       await mkdir(this.parentDir, { recursive: true });
       return await withRepositoryLock(
-        lockFile,
+        this.lockFile,
         {
           timeoutMs: this.lockTimeoutMs,
           signal,
@@ -259,12 +262,15 @@ export class GitRepository {
   async verifyWorkTree(signal?: AbortSignal): Promise<void> {
     // The sync just before checked it (a clone, a new revision): not twice in a row.
     if (this.workTreeVerified) return;
-    const lockFile = path.join(this.parentDir, `.${this.baseName}.lock`);
     try {
-      await withRepositoryLock(lockFile, { timeoutMs: this.lockTimeoutMs, signal }, async () => {
-        await this.cleanWorkTree('HEAD', await this.workTreeStatus(signal), signal);
-        this.workTreeVerified = true;
-      });
+      await withRepositoryLock(
+        this.lockFile,
+        { timeoutMs: this.lockTimeoutMs, signal },
+        async () => {
+          await this.cleanWorkTree('HEAD', await this.workTreeStatus(signal), signal);
+          this.workTreeVerified = true;
+        },
+      );
     } catch (error) {
       throw this.toSyncError(error);
     }
@@ -275,12 +281,15 @@ export class GitRepository {
    * Waits for a sync of this process in progress; never touches the network.
    */
   async currentRevision(): Promise<string | null> {
-    const lockFile = path.join(this.parentDir, `.${this.baseName}.lock`);
     try {
-      return await withRepositoryLock(lockFile, { timeoutMs: this.lockTimeoutMs }, async () => {
-        const checkout = await this.inspectCheckout();
-        return checkout.state === 'current' ? checkout.revision : null;
-      });
+      return await withRepositoryLock(
+        this.lockFile,
+        { timeoutMs: this.lockTimeoutMs },
+        async () => {
+          const checkout = await this.inspectCheckout();
+          return checkout.state === 'current' ? checkout.revision : null;
+        },
+      );
     } catch (error) {
       throw this.toSyncError(error);
     }
