@@ -121,6 +121,19 @@ function sameTranslation(before: InventoryEntry, after: InventoryEntry): boolean
   );
 }
 
+/** Adds a spec to the batch of its file (`namespace/key`), starting the batch if need be. */
+function addToBatch(
+  batches: Map<string, RunSpecBatch>,
+  namespace: string,
+  key: string,
+  spec: RunSpecBatch['specs'][number],
+): void {
+  const id = `${namespace}/${key}`;
+  const batch = batches.get(id);
+  if (batch === undefined) batches.set(id, { namespace, key, specs: [spec] });
+  else batches.set(id, { ...batch, specs: [...batch.specs, spec] });
+}
+
 function condition(
   type: Condition['type'],
   status: Condition['status'],
@@ -387,8 +400,7 @@ export class Reconciler {
       ) {
         continue;
       }
-      const batch = newSpecs.get(`${namespace}/${key}`) ?? { namespace, key, specs: [] };
-      newSpecs.set(`${namespace}/${key}`, { ...batch, specs: [...batch.specs, change.after.spec] });
+      addToBatch(newSpecs, namespace, key, change.after.spec);
     }
     // A file of specs deleted behind the agent's back is written again, from the specs of the
     // jobs that still name it (a tick that plans checks the files its jobs need; one per 64 jobs).
@@ -398,8 +410,7 @@ export class Reconciler {
       const { namespace } = change.after.spec;
       const key = change.after.job.specKey;
       if (key === undefined || newSpecs.has(`${namespace}/${key}`)) continue;
-      const batch = kept.get(`${namespace}/${key}`) ?? { namespace, key, specs: [] };
-      kept.set(`${namespace}/${key}`, { ...batch, specs: [...batch.specs, change.after.spec] });
+      addToBatch(kept, namespace, key, change.after.spec);
     }
     for (const [id, batch] of kept) {
       if (!(await store.hasRunSpecFile(batch.namespace, batch.key))) {
