@@ -38,6 +38,26 @@ export const runStatusEnum = pgEnum('run_status', [
 ]);
 export const actorTypeEnum = pgEnum('actor_type', ['user', 'api_token', 'agent', 'system']);
 export const agentCommandTypeEnum = pgEnum('agent_command_type', ['reconcile', 'run']);
+/**
+ * A job instance's health as the monitoring worker last judged it (docs/monitoring.md). Silenced
+ * is not stored: it is a problem state under an active silence, derived when read.
+ */
+export const jobHealthEnum = pgEnum('job_health', [
+  'new',
+  'up',
+  'missed',
+  'failing',
+  'overrun',
+  'suspended',
+  'unknown',
+]);
+export const incidentKindEnum = pgEnum('incident_kind', [
+  'missed',
+  'failing',
+  'overrun',
+  'agent_offline',
+]);
+export const deliveryStatusEnum = pgEnum('delivery_status', ['pending', 'delivered', 'failed']);
 
 export const organizations = pgTable('organizations', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -269,11 +289,31 @@ export const jobInstances = pgTable(
     graceSeconds: integer('grace_seconds').notNull(),
     maxRuntimeSeconds: integer('max_runtime_seconds'),
     alertAfter: integer('alert_after').notNull().default(1),
+    recoverAfter: integer('recover_after').notNull().default(1),
+    realertEverySeconds: integer('realert_every_seconds'),
+    /** Channel names from monitoring.notify; empty: the organization's default channels. */
+    notify: jsonb('notify').$type<string[]>().notNull().default([]),
+    /** The manifest's retries.limit: a failed attempt below it is not yet final. */
+    retryLimit: integer('retry_limit').notNull().default(0),
+    /** The job's metadata.labels (silences match on them). */
+    labels: jsonb('labels').$type<Record<string, string>>().notNull().default({}),
+    /** What the backend found wrong with the instance's settings (an unknown channel name). */
+    warnings: jsonb('warnings').$type<string[]>().notNull().default([]),
     lastSeenAt: timestampTz('last_seen_at').notNull().defaultNow(),
+    /** When the backend first heard of this instance. */
+    firstSeenAt: timestampTz('first_seen_at').notNull().defaultNow(),
+    // The monitoring worker's state (backend/src/monitoring). Inventory updates never overwrite it.
+    health: jobHealthEnum('health').notNull().default('new'),
+    healthSince: timestampTz('health_since').notNull().defaultNow(),
+    /** Every expected fire time up to this instant has been judged started or missed. */
+    judgedThrough: timestampTz('judged_through').notNull().defaultNow(),
+    /** When the worker next looks at this instance; a tick reads only the rows due. */
+    nextCheckAt: timestampTz('next_check_at').notNull().defaultNow(),
   },
   (table) => [
     primaryKey({ columns: [table.agentId, table.namespace, table.name] }),
     index('job_instances_org_job_idx').on(table.organizationId, table.namespace, table.name),
+    index('job_instances_next_check_idx').on(table.nextCheckAt),
   ],
 );
 
@@ -345,6 +385,12 @@ export const runs = pgTable(
     index('runs_agent_running_idx')
       .on(table.agentId, table.createdAt)
       .where(sql`${table.status} = 'running'`),
+    // The monitoring worker's scan of the runs that failed since its last pass (backend clock):
+    // only failures can make an instance failing; a success matters only to an instance that
+    // already is, and those are looked at every pass.
+    index('runs_failed_updated_idx')
+      .on(table.updatedAt)
+      .where(sql`${table.status} in ('failed', 'timed_out', 'lost')`),
   ],
 );
 
@@ -411,3 +457,212 @@ export const auditLog = pgTable(
     ),
   ],
 );
+
+/**
+ * One problem with one job instance (missed, failing, overrun) or one agent (agent_offline), from
+ * the moment the monitoring worker opens it until it is resolved (by the worker when the problem
+ * ends, or by a person). At most one is open per instance (or agent) and kind: the partial unique
+ * indexes make a second replica's open a no-op.
+ */
+export const incidents = pgTable(
+  'incidents',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    kind: incidentKindEnum('kind').notNull(),
+    agentId: uuid('agent_id')
+      .notNull()
+      .references(() => agents.id, { onDelete: 'cascade' }),
+    /** The job; null for an agent's incident. */
+    namespace: text('namespace'),
+    name: text('name'),
+    openedAt: timestampTz('opened_at').notNull(),
+    updatedAt: timestampTz('updated_at').notNull(),
+    /** What should have happened and what did, as the latest event says it. */
+    expected: text('expected').notNull(),
+    happened: text('happened').notNull(),
+    /** Missed fires, failed runs in a row, or overrunning runs seen so far. */
+    occurrences: integer('occurrences').notNull().default(1),
+    acknowledgedAt: timestampTz('acknowledged_at'),
+    acknowledgedByType: actorTypeEnum('acknowledged_by_type'),
+    acknowledgedById: text('acknowledged_by_id'),
+    /** The silence that matched when the incident opened: it notifies nobody. */
+    silenceId: uuid('silence_id'),
+    /** When to notify again while open, unacknowledged and unsilenced (monitoring.realertEvery). */
+    nextRealertAt: timestampTz('next_realert_at'),
+    resolvedAt: timestampTz('resolved_at'),
+    /** null: the worker resolved it because the problem ended. */
+    resolvedByType: actorTypeEnum('resolved_by_type'),
+    resolvedById: text('resolved_by_id'),
+    resolution: text('resolution'),
+  },
+  (table) => [
+    uniqueIndex('incidents_open_job_key')
+      .on(table.agentId, table.namespace, table.name, table.kind)
+      .where(sql`${table.resolvedAt} is null and ${table.namespace} is not null`),
+    uniqueIndex('incidents_open_agent_key')
+      .on(table.agentId, table.kind)
+      .where(sql`${table.resolvedAt} is null and ${table.namespace} is null`),
+    // Keyset pages, newest first.
+    index('incidents_org_opened_idx').on(
+      table.organizationId,
+      table.openedAt.desc(),
+      table.id.desc(),
+    ),
+    index('incidents_org_job_idx').on(table.organizationId, table.namespace, table.name),
+    index('incidents_realert_idx')
+      .on(table.nextRealertAt)
+      .where(sql`${table.resolvedAt} is null and ${table.nextRealertAt} is not null`),
+  ],
+);
+
+/** An incident's timeline: what happened to it, oldest first. */
+export const incidentEvents = pgTable(
+  'incident_events',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    incidentId: uuid('incident_id')
+      .notNull()
+      .references(() => incidents.id, { onDelete: 'cascade' }),
+    at: timestampTz('at').notNull(),
+    /** opened, updated, acknowledged, silenced, realerted or resolved. */
+    type: text('type').notNull(),
+    actorType: actorTypeEnum('actor_type').notNull(),
+    actorId: text('actor_id'),
+    message: text('message').notNull(),
+  },
+  (table) => [index('incident_events_incident_idx').on(table.incidentId, table.id)],
+);
+
+/**
+ * A maintenance window, like Alertmanager's: incidents it matches while active are recorded as
+ * silenced and notify nobody. Every matcher given must hold; an absent one matches anything.
+ */
+export const silences = pgTable(
+  'silences',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    namespace: text('namespace'),
+    jobName: text('job_name'),
+    /** Job labels that must all match ({} matches any job, and agents' own incidents). */
+    jobLabels: jsonb('job_labels').$type<Record<string, string>>().notNull().default({}),
+    agentId: uuid('agent_id').references(() => agents.id, { onDelete: 'cascade' }),
+    startsAt: timestampTz('starts_at').notNull(),
+    endsAt: timestampTz('ends_at').notNull(),
+    comment: text('comment').notNull(),
+    createdByType: actorTypeEnum('created_by_type').notNull(),
+    createdById: text('created_by_id'),
+    /** Who made it, as shown ("ada@example.com", or the token's name). */
+    createdByName: text('created_by_name').notNull(),
+    createdAt: createdAt(),
+    /** Set when someone expired it early (ends_at then became that instant). */
+    expiredAt: timestampTz('expired_at'),
+  },
+  (table) => [index('silences_org_ends_idx').on(table.organizationId, table.endsAt)],
+);
+
+/**
+ * Where incidents are sent. `config` holds the kind's non-secret fields; `sealedSecrets` the
+ * secret ones, encrypted (notifications/channelSecrets.ts), never returned after creation.
+ */
+export const notificationChannels = pgTable(
+  'notification_channels',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    kind: text('kind').notNull(),
+    config: jsonb('config').$type<Record<string, unknown>>().notNull().default({}),
+    sealedSecrets: text('sealed_secrets'),
+    /** Receives the incidents of jobs whose monitoring.notify names no channel. */
+    isDefault: boolean('is_default').notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: timestampTz('updated_at').notNull().defaultNow(),
+  },
+  (table) => [
+    uniqueIndex('notification_channels_org_name_key').on(table.organizationId, table.name),
+  ],
+);
+
+/**
+ * The outbox: one row per notification and channel, written in the transaction that changed the
+ * incident, delivered by whichever replica claims it first (FOR UPDATE SKIP LOCKED), retried with
+ * backoff until delivered, refused for good, or 24 hours old.
+ */
+export const notificationDeliveries = pgTable(
+  'notification_deliveries',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    channelId: uuid('channel_id')
+      .notNull()
+      .references(() => notificationChannels.id, { onDelete: 'cascade' }),
+    /** null for a channel's test message. */
+    incidentId: uuid('incident_id').references(() => incidents.id, { onDelete: 'cascade' }),
+    event: text('event').notNull(),
+    /** Stable across retries: the webhook-id, the Message-ID, PagerDuty's event identity. */
+    idempotencyKey: text('idempotency_key').notNull(),
+    /** The Notification (notifications/notification.ts) as sent. */
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    status: deliveryStatusEnum('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    /** When a replica may (re)try it; a claim moves it past its lease. */
+    nextAttemptAt: timestampTz('next_attempt_at').notNull(),
+    createdAt: createdAt(),
+    lastAttemptAt: timestampTz('last_attempt_at'),
+    deliveredAt: timestampTz('delivered_at'),
+    lastError: text('last_error'),
+    lastStatus: integer('last_status'),
+  },
+  (table) => [
+    uniqueIndex('notification_deliveries_key').on(table.channelId, table.idempotencyKey),
+    index('notification_deliveries_due_idx')
+      .on(table.nextAttemptAt)
+      .where(sql`${table.status} = 'pending'`),
+    index('notification_deliveries_channel_idx').on(
+      table.channelId,
+      table.createdAt.desc(),
+      table.id.desc(),
+    ),
+  ],
+);
+
+/** Every delivery attempt, as it went. */
+export const notificationAttempts = pgTable(
+  'notification_attempts',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    deliveryId: bigint('delivery_id', { mode: 'number' })
+      .notNull()
+      .references(() => notificationDeliveries.id, { onDelete: 'cascade' }),
+    at: timestampTz('at').notNull(),
+    outcome: text('outcome').notNull(),
+    status: integer('status'),
+    reason: text('reason'),
+    durationMs: integer('duration_ms').notNull(),
+  },
+  (table) => [index('notification_attempts_delivery_idx').on(table.deliveryId, table.id)],
+);
+
+/**
+ * The monitoring worker's clock, one row: when a pass last ran (so a backend that was down knows
+ * it, and waits for agents to drain their spools before judging), and how far the scan of
+ * finished runs has gone.
+ */
+export const monitorClock = pgTable('monitor_clock', {
+  id: integer('id').primaryKey(),
+  lastPassAt: timestampTz('last_pass_at').notNull(),
+  /** The start of the backend's current stretch of uninterrupted passes. */
+  upSince: timestampTz('up_since').notNull(),
+  /** Runs finished (updated_at, backend clock) up to here have been looked at. */
+  runsScannedThrough: timestampTz('runs_scanned_through').notNull(),
+});
