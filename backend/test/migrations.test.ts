@@ -44,11 +44,18 @@ describe('migrations', () => {
       'api_tokens',
       'audit_log',
       'enrollment_tokens',
+      'incident_events',
+      'incidents',
       'job_instances',
       'memberships',
+      'monitor_clock',
+      'notification_attempts',
+      'notification_channels',
+      'notification_deliveries',
       'organizations',
       'runs',
       'sessions',
+      'silences',
       'users',
     ]);
     expect(await migrationsAreCurrent(database)).toBe(true);
