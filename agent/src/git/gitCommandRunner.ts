@@ -1,13 +1,13 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 
 import type { Logger } from 'pino';
-import { GitError, GitPluginError, simpleGit } from 'simple-git';
 
-import { GIT_ENVIRONMENT_VARIABLES } from './gitProcessEnvironment.js';
 import { killMarkedProcesses } from './markedProcesses.js';
 
 /**
- * Runs one git command through simple-git with the two limits a sync needs: a stall timeout
+ * Runs one git command (a child process of its own: no library in between, so a tick pays for
+ * one spawn and nothing more) with the two limits a sync needs: a stall timeout
  * (no output on stdout or stderr for that long) and an overall deadline that output, progress
  * included, cannot extend. Either limit, or the caller's AbortSignal, kills git and every process
  * it started (see markedProcesses.ts), and the failure says which limit fired.
@@ -64,29 +64,20 @@ export const GIT_OPERATION_MARKER = 'CRONFLEET_GIT_OPERATION';
 
 const KEPT_OUTPUT_CHARS = 4000;
 
-/** Extends GitError so that simple-git passes it through instead of wrapping it. */
-class ExitFailure extends GitError {
-  constructor(
-    readonly exitCode: number,
-    readonly output: string,
-  ) {
-    super(undefined, output);
-  }
-}
-
 /** Runs `git <args>` and resolves with its trimmed stdout; rejects with GitCommandFailure. */
 export async function runGit(args: readonly string[], context: GitCommandContext): Promise<string> {
   const started = Date.now();
   const marker = randomUUID();
-  const controller = new AbortController();
   let interruption: GitCommandInterruption | undefined;
   let stallTimer: NodeJS.Timeout | undefined;
+  let child: ChildProcess | undefined;
 
   const interrupt = (why: GitCommandInterruption): void => {
     if (interruption !== undefined) return;
     interruption = why;
     clearTimeout(stallTimer);
-    controller.abort();
+    // git forwards SIGINT to the helpers it tracks; the marker finds the rest (and git itself).
+    child?.kill('SIGINT');
     const killed = killMarkedProcesses(GIT_OPERATION_MARKER, marker);
     context.logger?.warn(
       { command: args[0], interruption: why, killedPids: killed, elapsedMs: Date.now() - started },
@@ -100,60 +91,76 @@ export async function runGit(args: readonly string[], context: GitCommandContext
   };
   const deadline = setTimeout(() => interrupt('deadline'), context.timeoutMs);
   const onCallerAbort = (): void => interrupt('aborted');
-  if (context.signal?.aborted === true) onCallerAbort();
   context.signal?.addEventListener('abort', onCallerAbort);
-  armStallTimer();
 
   context.logger?.debug({ args: args.map(context.redact), cwd: context.cwd }, 'git command');
-  const git = simpleGit({
-    baseDir: context.cwd,
-    abort: controller.signal,
-    config: [...context.config],
-    allowEnvironment: [...GIT_ENVIRONMENT_VARIABLES, GIT_OPERATION_MARKER],
-    unsafe: {
-      // Every value below is built by the agent (gitProcessEnvironment.ts), never taken from a
-      // manifest or the repository; the URL and the ref are validated before they get here.
-      allowUnsafeAskPass: true,
-      allowUnsafeSshCommand: true,
-      allowUnsafeConfigPaths: true,
-      allowUnsafeCredentialHelper: true,
-    },
-    errors: (error, result) => {
-      if (error instanceof GitPluginError) return error;
-      if (result.exitCode === 0) return undefined;
-      const output = Buffer.concat([...result.stdErr, ...result.stdOut]).toString('utf8');
-      return new ExitFailure(result.exitCode, output);
-    },
-  })
-    .env({ ...context.env, [GIT_OPERATION_MARKER]: marker })
-    .outputHandler((_command, stdout, stderr) => {
-      stdout.on('data', armStallTimer);
-      stderr.on('data', armStallTimer);
-    });
-
   try {
-    const stdout = await git.raw([...args]);
-    if (interruption !== undefined) throw new Error('interrupted');
-    return stdout.trim();
-  } catch (error) {
+    if (context.signal?.aborted === true) {
+      onCallerAbort();
+      throw new Error('aborted before git started');
+    }
+    armStallTimer();
+    const result = await new Promise<{ exitCode: number | null; stdout: Buffer; stderr: Buffer }>(
+      (resolve, reject) => {
+        // The environment is complete (gitEnvironment): nothing of the agent's own leaks in.
+        const spawned = spawn(
+          'git',
+          [...context.config.flatMap((setting) => ['-c', setting]), ...args],
+          {
+            cwd: context.cwd,
+            env: { ...context.env, [GIT_OPERATION_MARKER]: marker },
+            stdio: ['ignore', 'pipe', 'pipe'],
+            windowsHide: true,
+          },
+        );
+        child = spawned;
+        const stdout: Buffer[] = [];
+        const stderr: Buffer[] = [];
+        spawned.stdout.on('data', (chunk: Buffer) => {
+          stdout.push(chunk);
+          armStallTimer();
+        });
+        spawned.stderr.on('data', (chunk: Buffer) => {
+          stderr.push(chunk);
+          armStallTimer();
+        });
+        spawned.once('error', reject);
+        spawned.once('close', (exitCode) =>
+          resolve({ exitCode, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr) }),
+        );
+      },
+    );
+    const output = () => Buffer.concat([result.stderr, result.stdout]).toString('utf8');
     const elapsedMs = Date.now() - started;
     if (interruption !== undefined) {
       throw new GitCommandFailure({
         args: args.map(context.redact),
         exitCode: undefined,
-        output: error instanceof ExitFailure ? keepTail(context.redact(error.output)) : '',
+        output: keepTail(context.redact(output())),
         interruption,
         elapsedMs,
-        cause: error,
       });
     }
-    const output = error instanceof ExitFailure ? error.output : String(error);
+    if (result.exitCode !== 0) {
+      throw new GitCommandFailure({
+        args: args.map(context.redact),
+        exitCode: result.exitCode ?? undefined,
+        output: keepTail(context.redact(output())),
+        interruption: undefined,
+        elapsedMs,
+      });
+    }
+    return result.stdout.toString('utf8').trim();
+  } catch (error) {
+    if (error instanceof GitCommandFailure) throw error;
+    // git did not start (not installed, a missing working directory) or was stopped first.
     throw new GitCommandFailure({
       args: args.map(context.redact),
-      exitCode: error instanceof ExitFailure ? error.exitCode : undefined,
-      output: keepTail(context.redact(output)),
-      interruption: undefined,
-      elapsedMs,
+      exitCode: undefined,
+      output: interruption === undefined ? keepTail(context.redact(String(error))) : '',
+      interruption,
+      elapsedMs: Date.now() - started,
+      cause: error,
     });
   } finally {
     clearTimeout(deadline);

@@ -188,18 +188,6 @@ export function gitConfigArguments(caFile: string | undefined): string[] {
   return config;
 }
 
-/** The GIT_* variables gitEnvironment sets, which simple-git's environment guard must allow. */
-export const GIT_ENVIRONMENT_VARIABLES = [
-  'GIT_TERMINAL_PROMPT',
-  'GIT_CONFIG_NOSYSTEM',
-  'GIT_CONFIG_GLOBAL',
-  'GIT_ALLOW_PROTOCOL',
-  'GIT_CEILING_DIRECTORIES',
-  'GIT_ASKPASS',
-  'GIT_SSH_COMMAND',
-  'GIT_SSH_VARIANT',
-] as const;
-
 /** Creates the agent's git HOME (mode 0700) and (re)writes the askpass script when it differs. */
 export async function prepareGitHome(homeDir: string): Promise<void> {
   await mkdir(homeDir, { recursive: true, mode: 0o700 });

@@ -13,6 +13,7 @@ import path from 'node:path';
 
 import type { Logger } from 'pino';
 
+import { checkedOutCommit } from './checkedOutCommit.js';
 import { GitCommandFailure, runGit, type GitCommandContext } from './gitCommandRunner.js';
 import {
   gitConfigArguments,
@@ -380,8 +381,7 @@ export class GitRepository {
   }
 
   /**
-   * What differs from HEAD in the work tree. (Also: every command here prints something, as
-   * simple-git waits an extra 50 ms after a git process that printed nothing.)
+   * What differs from HEAD in the work tree.
    */
   private async workTreeStatus(
     signal: AbortSignal | undefined,
@@ -605,16 +605,20 @@ export class GitRepository {
         { kind: 'stalled', reason: 'checkout-not-owned' },
       );
     }
-    let revision: string | null;
-    try {
-      revision = await this.git(
-        ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'],
-        this.checkoutDir,
-        'checkout',
-        undefined,
-      );
-    } catch {
-      revision = null;
+    // Read from .git's files when they tell for certain; git decides otherwise (and a damaged
+    // checkout, whose HEAD names no stored commit, is cloned again).
+    let revision: string | null = (await checkedOutCommit(this.checkoutDir)) ?? null;
+    if (revision === null) {
+      try {
+        revision = await this.git(
+          ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'],
+          this.checkoutDir,
+          'checkout',
+          undefined,
+        );
+      } catch {
+        revision = null;
+      }
     }
     let record: Partial<SourceRecord>;
     try {

@@ -1,8 +1,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 
 /**
- * Finds and kills every process that carries a marker variable in its environment. simple-git
- * only sends SIGINT to the `git` it spawned; the helpers git starts (git-remote-https, ssh,
+ * Finds and kills every process that carries a marker variable in its environment. A SIGINT
+ * reaches only the `git` the agent spawned; the helpers git starts (git-remote-https, ssh,
  * index-pack) inherit the environment, so marking each git command with a unique value lets a
  * timeout kill the whole tree, reparented orphans included. Linux only (/proc); elsewhere it
  * finds nothing and the SIGINT to git remains, which git forwards to the children it tracks.

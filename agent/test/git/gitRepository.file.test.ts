@@ -125,8 +125,9 @@ describe('GitRepository over file://', () => {
     commands.length = 0;
     const again = await repo.sync(undefined, { verifyUnchanged: false });
     expect(again).toMatchObject({ revision: sha, changed: false });
-    // HEAD before, the fetch; FETCH_HEAD names the commit already checked out: no rev-parse.
-    expect(commands.map((args) => args[0])).toEqual(['rev-parse', 'fetch']);
+    // HEAD is read from .git's files; FETCH_HEAD names the commit already checked out: the fetch
+    // is the one git command.
+    expect(commands.map((args) => args[0])).toEqual(['fetch']);
     expect(await readFile(path.join(checkoutDir, 'jobs/a.yaml'), 'utf8')).toBe('tampered\n');
 
     await repo.verifyWorkTree();
