@@ -55,4 +55,26 @@ describe('the committed JSON Schema', () => {
     ];
     for (const manifest of broken) expect(validate(manifest), JSON.stringify(manifest)).toBe(false);
   });
+
+  it('checks recoverAfter, realertEvery and notify as the loader does', () => {
+    const withMonitoring = (monitoring: Record<string, unknown>) => ({
+      ...validManifest,
+      spec: { ...validManifest.spec, monitoring },
+    });
+    expect(
+      validate(
+        withMonitoring({ recoverAfter: 2, realertEvery: '4h', notify: ['dba-pager', 'ops'] }),
+      ),
+    ).toBe(true);
+    for (const monitoring of [
+      { recoverAfter: 0 },
+      { realertEvery: 30 },
+      { notify: [] },
+      { notify: 'ops' },
+      { notify: ['Ops_Pager'] },
+      { notify: ['ops', 'ops'] },
+    ]) {
+      expect(validate(withMonitoring(monitoring)), JSON.stringify(monitoring)).toBe(false);
+    }
+  });
 });

@@ -140,15 +140,35 @@ const inventoryRequest: InventoryRequest = {
       sourcePath: 'production/backup.yaml',
       revision,
       suspended: false,
-      monitoring: { graceSeconds: 600, maxRuntimeSeconds: 10_800, alertAfter: 2 },
+      monitoring: {
+        graceSeconds: 600,
+        maxRuntimeSeconds: 10_800,
+        alertAfter: 2,
+        recoverAfter: 1,
+        realertEverySeconds: 3600,
+        notify: ['dba-pager', 'ops'],
+        retryLimit: 2,
+      },
       concurrencyPolicy: 'Forbid',
       scheduler: 'cron.d',
+      labels: { team: 'platform', tier: 'critical' },
     },
   ],
   unmanaged: [{ schedule: '*/5 * * * *', command: '/usr/local/bin/legacy-sync.sh' }],
 };
 
-const inventoryResponse: InventoryResponse = { jobCount: 1, unmanagedCount: 1 };
+const inventoryResponse: InventoryResponse = {
+  jobCount: 1,
+  unmanagedCount: 1,
+  warnings: [
+    {
+      namespace: 'production',
+      name: 'nightly-db-backup',
+      message:
+        'monitoring.notify names "ops", which is no notification channel of this organization; its incidents go to the default channels',
+    },
+  ],
+};
 
 const checkInBatchRequest: CheckInBatchRequest = {
   checkIns: [

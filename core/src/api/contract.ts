@@ -3,12 +3,45 @@
  * What validates or stores contract shapes but never calls the API (the agent's state files, its
  * run wrapper) imports this: the client's HTTP stack costs a fifth of a second to load.
  */
-export * from './fieldContract.js';
+export {
+  API_BASE_PATH,
+  IsoDateTime,
+  JobName,
+  JobRef,
+  LabelKey,
+  LabelSelector,
+  LabelValue,
+  Labels,
+  Namespace,
+  NotificationChannelName,
+  Revision,
+  SemVer,
+  Sha256Hex,
+  TimeFilter,
+  Uuid,
+  singleLineText,
+} from './fieldContract.js';
 export * from './errorContract.js';
 export * from './paginationContract.js';
 export * from './agentContract.js';
 export * from './agentCommandContract.js';
-export * from './inventoryContract.js';
+export {
+  ConcurrencyPolicy,
+  InventoryJob,
+  InventoryRequest,
+  InventoryResponse,
+  InventoryWarning,
+  JobMonitoring,
+  MAX_INVENTORY_JOBS,
+  MAX_INVENTORY_WARNINGS,
+  MAX_NOTIFY_CHANNELS,
+  MAX_STORED_INTEGER,
+  RepositoryPath,
+  ScheduleExpression,
+  SchedulerBackendName,
+  TimeZoneName,
+  UnmanagedEntry,
+} from './inventoryContract.js';
 export * from './checkInContract.js';
 export * from './runContract.js';
 export * from './authContract.js';

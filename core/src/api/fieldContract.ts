@@ -6,6 +6,8 @@ import {
   labelKeyPattern,
   labelValueHelp,
   labelValuePattern,
+  notificationChannelNameHelp,
+  notificationChannelNamePattern,
 } from '../manifest/namingRules.js';
 
 /**
@@ -92,6 +94,16 @@ export type LabelValue = z.infer<typeof LabelValue>;
 /** Labels, e.g. `{ team: "platform", role: "db" }`. */
 export const Labels = z.record(LabelKey, LabelValue);
 export type Labels = z.infer<typeof Labels>;
+
+/**
+ * A notification channel's name, e.g. `ops-pager`: how a manifest's `monitoring.notify` names the
+ * channels of its organization (the same rule as a DNS label).
+ */
+export const NotificationChannelName = z
+  .string()
+  .max(63, `must be ${notificationChannelNameHelp}`)
+  .regex(notificationChannelNamePattern, `must be ${notificationChannelNameHelp}`);
+export type NotificationChannelName = z.infer<typeof NotificationChannelName>;
 
 /** A label filter written `key=value`, e.g. `role=db`. */
 export const LabelSelector = z

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { JobName, Namespace, Revision, Sha256Hex, singleLineText } from './fieldContract.js';
+import {
+  JobName,
+  Labels,
+  Namespace,
+  NotificationChannelName,
+  Revision,
+  Sha256Hex,
+  singleLineText,
+} from './fieldContract.js';
 
 /**
  * `PUT /api/v1/agents/inventory`: the job instances an agent has applied. The backend replaces
@@ -55,12 +63,19 @@ export const RepositoryPath = z
   );
 export type RepositoryPath = z.infer<typeof RepositoryPath>;
 
-/** The monitoring settings the backend needs to detect late, missed and long runs. */
 /** The largest value the backend stores for a count or a number of seconds (a 32-bit integer). */
 export const MAX_STORED_INTEGER = 2_147_483_647;
 const storedInteger = (what: string) =>
   z.number().int().max(MAX_STORED_INTEGER, `must be at most ${MAX_STORED_INTEGER} ${what}`);
 
+/** The most channels one job notifies (the manifest's limit of `monitoring.notify`). */
+export const MAX_NOTIFY_CHANNELS = 20;
+
+/**
+ * The monitoring settings the backend needs to detect late, missed, failing and long runs, and
+ * to route their incidents. The fields added after the first release have defaults, so that the
+ * inventory of an agent that does not send them yet still parses, with the manifest's defaults.
+ */
 export const JobMonitoring = z.object({
   /** How long after the expected fire time a start may arrive before the run counts as late. */
   graceSeconds: storedInteger('seconds').min(0),
@@ -68,6 +83,30 @@ export const JobMonitoring = z.object({
   maxRuntimeSeconds: storedInteger('seconds').min(1).nullable(),
   /** Alert after this many consecutive failures. */
   alertAfter: storedInteger('failures').min(1),
+  /** A failing incident resolves after this many consecutive successful runs. */
+  recoverAfter: storedInteger('successes').min(1).default(1),
+  /** Notify again this often while an incident stays open and unacknowledged; null: never. */
+  realertEverySeconds: storedInteger('seconds')
+    .min(60, 'must be at least 60 seconds')
+    .nullable()
+    .default(null),
+  /**
+   * The channels (by name) this job's incidents go to; empty: the organization's default
+   * channels. A name that names no channel of the organization is not refused: the backend
+   * answers with a warning (InventoryResponse.warnings) and uses the default channels.
+   */
+  notify: z
+    .array(NotificationChannelName)
+    .max(MAX_NOTIFY_CHANNELS, `must list at most ${MAX_NOTIFY_CHANNELS} channels`)
+    .refine((names) => new Set(names).size === names.length, {
+      error: 'must list each channel once',
+    })
+    .default([]),
+  /**
+   * The manifest's `retries.limit`: a failed attempt below it is retried by the agent, so only
+   * the last attempt of a run decides whether the run failed.
+   */
+  retryLimit: storedInteger('retries').min(0).default(0),
 });
 export type JobMonitoring = z.infer<typeof JobMonitoring>;
 
@@ -86,6 +125,8 @@ export const InventoryJob = z.object({
   monitoring: JobMonitoring,
   concurrencyPolicy: ConcurrencyPolicy,
   scheduler: SchedulerBackendName,
+  /** The job's `metadata.labels` (silences match on them). */
+  labels: Labels.default({}),
 });
 export type InventoryJob = z.infer<typeof InventoryJob>;
 
@@ -122,9 +163,26 @@ export const InventoryRequest = z.object({
 });
 export type InventoryRequest = z.infer<typeof InventoryRequest>;
 
+/** The most warnings one inventory answer carries. */
+export const MAX_INVENTORY_WARNINGS = 10_000;
+
+/**
+ * Something about a reported job that the backend accepted but the agent's operator should know,
+ * e.g. `monitoring.notify names "ops", which is no notification channel of this organization; its
+ * incidents go to the default channels`. The agent logs each one.
+ */
+export const InventoryWarning = z.object({
+  namespace: Namespace,
+  name: JobName,
+  message: singleLineText(2000),
+});
+export type InventoryWarning = z.infer<typeof InventoryWarning>;
+
 export const InventoryResponse = z.object({
   /** How many job instances the backend now holds for this agent. */
   jobCount: z.number().int().min(0),
   unmanagedCount: z.number().int().min(0),
+  /** Warnings about the reported jobs (empty from a backend that sends none). */
+  warnings: z.array(InventoryWarning).max(MAX_INVENTORY_WARNINGS).default([]),
 });
 export type InventoryResponse = z.infer<typeof InventoryResponse>;

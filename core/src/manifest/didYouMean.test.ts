@@ -17,6 +17,15 @@ const specKeys = [
   'output',
 ];
 
+const monitoringKeys = [
+  'grace',
+  'maxRuntime',
+  'alertAfter',
+  'recoverAfter',
+  'realertEvery',
+  'notify',
+];
+
 describe('didYouMean', () => {
   it.each([
     ['schedual', 'schedule'],
@@ -30,6 +39,16 @@ describe('didYouMean', () => {
     ['suspended', 'suspend'],
   ])('suggests %s → %s', (typo, expected) => {
     expect(didYouMean(typo, specKeys)).toBe(expected);
+  });
+
+  it.each([
+    ['recoverafter', 'recoverAfter'],
+    ['recover_after', 'recoverAfter'],
+    ['realert', 'realertEvery'],
+    ['notifiy', 'notify'],
+    ['alertafter', 'alertAfter'],
+  ])('suggests the monitoring key %s → %s', (typo, expected) => {
+    expect(didYouMean(typo, monitoringKeys)).toBe(expected);
   });
 
   it('prefers a case-only match', () => {

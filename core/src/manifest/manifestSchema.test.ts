@@ -38,7 +38,7 @@ describe('jobManifestSchema', () => {
         concurrencyPolicy: 'Allow',
         retries: { limit: 0, delay: '10s', backoff: 'exponential' },
         suspend: false,
-        monitoring: { grace: '5m', alertAfter: 1 },
+        monitoring: { grace: '5m', alertAfter: 1, recoverAfter: 1 },
         output: { maxBytes: 65_536 },
       },
     });
@@ -69,7 +69,14 @@ describe('jobManifestSchema', () => {
         retries: { limit: 2, delay: '30s', backoff: 'constant' },
         suspend: true,
         targets: { labels: { role: 'db' }, hostnames: ['db-1'], platforms: ['linux', 'windows'] },
-        monitoring: { grace: '10m', maxRuntime: '3h', alertAfter: 2 },
+        monitoring: {
+          grace: '10m',
+          maxRuntime: '3h',
+          alertAfter: 2,
+          recoverAfter: 3,
+          realertEvery: '4h',
+          notify: ['dba-pager', 'ops'],
+        },
         output: { maxBytes: 0 },
       },
     } satisfies JobManifestInput;
@@ -85,6 +92,11 @@ describe('jobManifestSchema', () => {
     ['@reboot', { schedule: '@reboot' }],
     ['UTC', { timezone: 'UTC' }],
     ['partial retries', { retries: { limit: 3 } }],
+    ['realertEvery of exactly 1m', { monitoring: { realertEvery: '1m' } }],
+    ['the largest recoverAfter', { monitoring: { recoverAfter: 1000 } }],
+    ['20 channels', { monitoring: { notify: Array.from({ length: 20 }, (_, i) => `ch-${i}`) } }],
+    // Whether a channel exists is the backend's to say (a warning), never a load error.
+    ['a channel name nobody defined', { monitoring: { notify: ['no-such-channel'] } }],
   ])('accepts %s', (_label, spec) => {
     expect(jobManifestSchema.safeParse(withSpec(spec)).success).toBe(true);
   });
@@ -94,7 +106,12 @@ describe('jobManifestSchema', () => {
       withSpec({ retries: { limit: 3 }, monitoring: { maxRuntime: '1h' } }),
     );
     expect(parsed.spec.retries).toEqual({ limit: 3, delay: '10s', backoff: 'exponential' });
-    expect(parsed.spec.monitoring).toEqual({ grace: '5m', maxRuntime: '1h', alertAfter: 1 });
+    expect(parsed.spec.monitoring).toEqual({
+      grace: '5m',
+      maxRuntime: '1h',
+      alertAfter: 1,
+      recoverAfter: 1,
+    });
   });
 
   it.each([
@@ -158,6 +175,61 @@ describe('jobManifestSchema', () => {
       'alertAfter 0',
       { monitoring: { alertAfter: 0 } },
       'spec.monitoring.alertAfter: must be at least 1 (got 0)',
+    ],
+    [
+      'recoverAfter 0',
+      { monitoring: { recoverAfter: 0 } },
+      'spec.monitoring.recoverAfter: must be at least 1 (got 0)',
+    ],
+    [
+      'recoverAfter too big',
+      { monitoring: { recoverAfter: 1001 } },
+      'spec.monitoring.recoverAfter: must be at most 1000 (got 1001)',
+    ],
+    [
+      'recoverAfter fraction',
+      { monitoring: { recoverAfter: 1.5 } },
+      'spec.monitoring.recoverAfter: expected a whole number',
+    ],
+    [
+      'realertEvery under a minute',
+      { monitoring: { realertEvery: '59s' } },
+      'spec.monitoring.realertEvery: "59s" is shorter than the minimum of 1m: write 1m or more',
+    ],
+    [
+      'bare number realertEvery',
+      { monitoring: { realertEvery: 30 } },
+      'spec.monitoring.realertEvery: a duration needs a unit: write 30s, not 30',
+    ],
+    [
+      'notify as one string',
+      { monitoring: { notify: 'ops' } },
+      'spec.monitoring.notify: must be a list of channel names: write [ops], not ops',
+    ],
+    [
+      'empty notify',
+      { monitoring: { notify: [] } },
+      "spec.monitoring.notify: must list at least one channel, or leave notify out to use the organization's default channels",
+    ],
+    [
+      'bad channel name',
+      { monitoring: { notify: ['Ops_Pager'] } },
+      'spec.monitoring.notify.0: must be a notification channel name: 1 to 63 characters, lowercase letters, digits and "-", starting and ending with a letter or digit (e.g. ops-pager) — try "ops-pager"',
+    ],
+    [
+      'long channel name',
+      { monitoring: { notify: ['a'.repeat(64)] } },
+      'spec.monitoring.notify.0: must be a notification channel name',
+    ],
+    [
+      'channel listed twice',
+      { monitoring: { notify: ['ops', 'dba', 'ops'] } },
+      'spec.monitoring.notify.2: "ops" is listed twice; list each channel once',
+    ],
+    [
+      'too many channels',
+      { monitoring: { notify: Array.from({ length: 21 }, (_, i) => `ch-${i}`) } },
+      'spec.monitoring.notify: must list at most 20 channels',
     ],
     [
       'output too big',

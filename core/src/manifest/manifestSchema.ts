@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isValidTimeZone, validateCron } from '../cron/cron.js';
-import { durationSchema } from './duration.js';
+import { describeDurationProblem, durationSchema, parseDuration } from './duration.js';
 import {
   dnsLabelHelp,
   dnsLabelPattern,
@@ -8,6 +8,8 @@ import {
   labelKeyPattern,
   labelValueHelp,
   labelValuePattern,
+  notificationChannelNameHelp,
+  notificationChannelNamePattern,
 } from './namingRules.js';
 
 export const manifestApiVersion = 'cronfleet.dev/v1';
@@ -20,6 +22,8 @@ export {
   labelKeyPattern,
   labelValueHelp,
   labelValuePattern,
+  notificationChannelNameHelp,
+  notificationChannelNamePattern,
 } from './namingRules.js';
 
 export const environmentNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -39,16 +43,25 @@ const dnsLabel = z
   .max(63, { error: `must be ${dnsLabelHelp}` })
   .regex(dnsLabelPattern, { error: (issue) => dnsLabelMessage(String(issue.input)) });
 
-/** The DNS-label error, with a corrected name when one is easy to derive. */
-export function dnsLabelMessage(input: string): string {
+/** ` — try "nightly-backup"` for `Nightly_Backup`: the DNS label nearest to `input`, if any. */
+function dnsLabelHint(input: string): string {
   const suggestion = input
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, '-')
     .replace(/^-+|-+$/g, '')
     .slice(0, 63)
     .replace(/-+$/, '');
-  const hint = suggestion.length > 0 && suggestion !== input ? ` — try "${suggestion}"` : '';
-  return `must be ${dnsLabelHelp}${hint}`;
+  return suggestion.length > 0 && suggestion !== input ? ` — try "${suggestion}"` : '';
+}
+
+/** The DNS-label error, with a corrected name when one is easy to derive. */
+export function dnsLabelMessage(input: string): string {
+  return `must be ${dnsLabelHelp}${dnsLabelHint(input)}`;
+}
+
+/** The channel-name error, with a corrected name when one is easy to derive. */
+export function notificationChannelNameMessage(input: string): string {
+  return `must be ${notificationChannelNameHelp}${dnsLabelHint(input)}`;
 }
 
 const labelsSchema = z
@@ -197,6 +210,72 @@ export const targetsSchema = z
     description: 'Which agents run the job; every criterion given must hold. Absent: every agent.',
   });
 
+/** The most channels one job may notify. */
+export const maxNotifyChannels = 20;
+/** The shortest `realertEvery`: more often than once a minute is noise, not a reminder. */
+export const minRealertMilliseconds = 60_000;
+
+const notificationChannelName = z
+  .string()
+  .max(63, { error: `must be ${notificationChannelNameHelp}` })
+  .regex(notificationChannelNamePattern, {
+    error: (issue) => notificationChannelNameMessage(String(issue.input)),
+  });
+
+const notifySchema = z
+  .array(notificationChannelName, {
+    error: (issue) =>
+      issue.input === undefined
+        ? undefined
+        : typeof issue.input === 'string'
+          ? `must be a list of channel names: write [${issue.input}], not ${issue.input}`
+          : 'must be a list of notification channel names, e.g. [ops-pager, dba-email]',
+  })
+  .min(1, {
+    error:
+      "must list at least one channel, or leave notify out to use the organization's default channels",
+  })
+  .max(maxNotifyChannels, {
+    error: `must list at most ${maxNotifyChannels} channels; group the rest under fewer channels`,
+  })
+  .superRefine((names, context) => {
+    const seen = new Set<string>();
+    names.forEach((name, index) => {
+      if (seen.has(name)) {
+        context.addIssue({
+          code: 'custom',
+          path: [index],
+          input: name,
+          message: `"${name}" is listed twice; list each channel once`,
+        });
+      }
+      seen.add(name);
+    });
+  })
+  .meta({
+    description: `Notification channels (by name) that receive this job's incidents, 1 to ${maxNotifyChannels}, each once; absent: the organization's default channels. A name that names no channel is not an error here: the backend warns about it and uses the default channels.`,
+    examples: [['ops-pager'], ['dba-email', 'ops-slack']],
+    // The JSON Schema's own rule for the superRefine above, so that editors flag a repeat too.
+    uniqueItems: true,
+  });
+
+const realertEverySchema = durationSchema
+  .superRefine((text, context) => {
+    if (describeDurationProblem(text) !== null) return; // durationSchema says what is wrong
+    if (parseDuration(text) < minRealertMilliseconds) {
+      context.addIssue({
+        code: 'custom',
+        input: text,
+        message: `"${text}" is shorter than the minimum of 1m: write 1m or more (e.g. 30m, 4h), or leave realertEvery out to be notified once`,
+      });
+    }
+  })
+  .meta({
+    description:
+      'While an incident stays open and unacknowledged, notify its channels again this often (at least 1m); absent: notify once.',
+    examples: ['30m', '4h'],
+  });
+
 export const monitoringSchema = z
   .strictObject({
     grace: durationSchema
@@ -212,8 +291,17 @@ export const monitoringSchema = z
       .max(1000)
       .default(1)
       .meta({ description: 'Consecutive failures before an incident opens.' }),
+    recoverAfter: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(1)
+      .meta({ description: 'Consecutive successful runs that resolve a failing incident.' }),
+    realertEvery: realertEverySchema.optional(),
+    notify: notifySchema.optional(),
   })
-  .meta({ description: 'How the backend watches the job.' });
+  .meta({ description: 'How the backend watches the job, and whom it tells.' });
 
 export const outputSchema = z
   .strictObject({
@@ -264,7 +352,7 @@ export const jobSpecSchema = z
       .default(false)
       .meta({ description: 'true: keep the job installed but do not run it.' }),
     targets: targetsSchema.optional(),
-    monitoring: monitoringSchema.default({ grace: '5m', alertAfter: 1 }),
+    monitoring: monitoringSchema.default({ grace: '5m', alertAfter: 1, recoverAfter: 1 }),
     output: outputSchema.default({ maxBytes: 65_536 }),
   })
   .meta({ description: 'What runs, when, where and how.' });

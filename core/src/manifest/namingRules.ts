@@ -18,3 +18,11 @@ export const labelKeyHelp =
 export const labelValuePattern = /^(?:(?=.{1,63}$)[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
 export const labelValueHelp =
   'a label value: empty, or at most 63 letters, digits, "-", "_" or "." starting and ending with a letter or digit';
+
+/**
+ * Notification channel names (`monitoring.notify`, the organization's channels): the DNS-label
+ * rule, so a name is safe in a URL, a log line and a YAML list without quoting.
+ */
+export const notificationChannelNamePattern = dnsLabelPattern;
+export const notificationChannelNameHelp =
+  'a notification channel name: 1 to 63 characters, lowercase letters, digits and "-", starting and ending with a letter or digit (e.g. ops-pager)';

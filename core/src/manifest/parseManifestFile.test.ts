@@ -45,6 +45,23 @@ describe('parseManifestFile', () => {
     ]);
   });
 
+  it('locates monitoring mistakes at the item and suggests the monitoring key meant', () => {
+    const monitoring = [
+      '  monitoring:',
+      '    recover_after: 2',
+      '    realertEvery: 30s',
+      '    notify: [dba-pager, Ops_Slack, dba-pager]',
+    ].join('\n');
+    const result = parseManifestFile('ops/x.yaml', job('a', monitoring));
+    expect(result.jobs).toEqual([]);
+    expect(result.errors.map(formatManifestError)).toEqual([
+      'ops/x.yaml:9:5 [ops/a] spec.monitoring.recover_after: unknown key "recover_after" in spec.monitoring. Did you mean recoverAfter? Allowed keys: grace, maxRuntime, alertAfter, recoverAfter, realertEvery, notify',
+      'ops/x.yaml:10:19 [ops/a] spec.monitoring.realertEvery: "30s" is shorter than the minimum of 1m: write 1m or more (e.g. 30m, 4h), or leave realertEvery out to be notified once',
+      'ops/x.yaml:11:25 [ops/a] spec.monitoring.notify[1]: must be a notification channel name: 1 to 63 characters, lowercase letters, digits and "-", starting and ending with a letter or digit (e.g. ops-pager) — try "ops-slack"',
+      'ops/x.yaml:11:36 [ops/a] spec.monitoring.notify[2]: "dba-pager" is listed twice; list each channel once',
+    ]);
+  });
+
   it('rejects both copies of a job defined twice in one file', () => {
     const result = parseManifestFile('ops/x.yaml', `${job('a')}\n---\n${job('a')}\n`);
     expect(result.jobs).toEqual([]);
