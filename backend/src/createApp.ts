@@ -17,6 +17,7 @@ import {
 } from './http/leanRoutes.js';
 import { jsonBodyParserOf } from './http/mountRoute.js';
 import { requestTracker } from './http/requestLogging.js';
+import { registerNotificationChannelRoutes } from './notifications/channelRoutes.js';
 import { metricsFor, metricsHandler, observeRequestDuration } from './operations/metrics.js';
 import { readinessHandler } from './operations/readiness.js';
 import { registerRunRoutes } from './runs/registerRunRoutes.js';
@@ -189,6 +190,7 @@ export function createApp(context: AppContext): Express {
   registerRunRoutes(app, context);
   registerAgentRoutes(app, context);
   registerAuthRoutes(app, context);
+  registerNotificationChannelRoutes(app, context);
 
   app.use('/api', (request, response) => {
     response

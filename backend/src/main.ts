@@ -7,6 +7,7 @@ import { listenForCredentialChanges } from './http/credentialCache.js';
 import { createServer } from './createApp.js';
 import { createLogger } from './http/requestLogging.js';
 import { runOrganizationCommand } from './organizations/organizationCommand.js';
+import { startNotificationDeliveryWorker } from './notifications/deliveryWorker.js';
 import { startLostRunWorker } from './workers/lostRunWorker.js';
 import { startRetentionWorker } from './workers/retentionWorker.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
@@ -61,7 +62,11 @@ async function serve(config: BackendConfig, logger: Logger): Promise<void> {
   // Background workers: safe on every replica at once (SKIP LOCKED); CRONFLEET_WORKERS=false
   // keeps them off this process.
   const workers = config.workers
-    ? [startRetentionWorker(context), startLostRunWorker(context)]
+    ? [
+        startRetentionWorker(context),
+        startLostRunWorker(context),
+        startNotificationDeliveryWorker(context),
+      ]
     : [];
   server.listen(config.port, config.host);
   await once(server, 'listening');

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import {
   apiExamples,
   apiRoutes,
@@ -76,6 +76,8 @@ interface Fixture {
   enrollmentTokenA: string;
   apiEnrollmentTokenA: string;
   apiTokenA: string;
+  channelA: string;
+  spareChannelA: string;
   dualB: string;
   dualEmail: string;
   /** Everything of A that must never appear in an answer to B. */
@@ -85,6 +87,8 @@ interface Fixture {
 const fixture = {} as Fixture;
 
 const revocationReason = 'alpha host decommissioned OPS-77';
+const matrixSigningSecret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+const alphaSigningSecret = 'whsec_YWxwaGEgc2lnbmluZyBzZWNyZXQgb2YgdGhlIG1hdHJpeA==';
 const dualPassword = 'correct horse battery staple';
 const namespaceA = 'alpha-ns';
 const jobA = 'alpha-nightly';
@@ -196,6 +200,29 @@ const samples: { [Name in ApiRouteName]: RouteSample } = {
     sessionOnly: true,
   },
   listAudit: { query: { limit: '50' } },
+  listNotificationChannels: {},
+  createNotificationChannel: {
+    body: (caller) => ({
+      name: `matrix-${caller.toLowerCase()}`,
+      kind: 'webhook',
+      config: { url: 'http://127.0.0.1:9/hook', signingSecret: matrixSigningSecret },
+    }),
+  },
+  updateNotificationChannel: {
+    params: () => ({ channelId: fixture.channelA }),
+    body: () => ({ isDefault: true }),
+  },
+  // A channel of its own, so that A's other channel stays for the filter tests below.
+  deleteNotificationChannel: {
+    params: () => ({ channelId: fixture.spareChannelA }),
+    destructive: true,
+  },
+  // The receiver is on loopback, which the outbound guard refuses here: a 200 with outcome failed.
+  testNotificationChannel: { params: () => ({ channelId: fixture.channelA }) },
+  listNotificationDeliveries: {
+    params: () => ({ channelId: fixture.channelA }),
+    query: { limit: '50' },
+  },
 };
 
 const userCallers = new Set<CallerName>([
@@ -329,7 +356,11 @@ async function snapshotOfA() {
 let snapshotBefore: Awaited<ReturnType<typeof snapshotOfA>>;
 
 beforeAll(async () => {
-  app = await startTestApp({ organizationCreators: 'any-user' });
+  app = await startTestApp({
+    organizationCreators: 'any-user',
+    // Channel secrets are sealed with this key, not one generated into a data directory.
+    secretsKey: randomBytes(32).toString('base64'),
+  });
   const { database } = app;
   fixture.organizationA = await seedOrganization(database, 'Alpha Org');
   fixture.organizationB = await seedOrganization(database, 'Beta Org');
@@ -400,6 +431,18 @@ beforeAll(async () => {
     labels: { site: 'alpha' },
   });
   fixture.apiEnrollmentTokenA = enrollmentToken.id as string;
+  const channel = await okAs('adminA', 'POST', apiRoutes.createNotificationChannel.path, {
+    name: 'alpha-pager',
+    kind: 'webhook',
+    config: { url: 'http://127.0.0.1:9/alpha-hook', signingSecret: alphaSigningSecret },
+  });
+  fixture.channelA = channel.id as string;
+  const spareChannel = await okAs('adminA', 'POST', apiRoutes.createNotificationChannel.path, {
+    name: 'alpha-spare',
+    kind: 'slack',
+    config: { webhookUrl: 'https://hooks.slack.com/services/TALPHA/BALPHA/alphasecret' },
+  });
+  fixture.spareChannelA = spareChannel.id as string;
 
   fixture.secretsOfA = [
     fixture.organizationA,
@@ -414,6 +457,10 @@ beforeAll(async () => {
     fixture.enrollmentTokenA,
     fixture.apiEnrollmentTokenA,
     fixture.apiTokenA,
+    fixture.channelA,
+    fixture.spareChannelA,
+    'TALPHA/BALPHA/alphasecret',
+    alphaSigningSecret,
     (apiToken.apiToken as { tokenPrefix: string }).tokenPrefix,
     enrollmentToken.tokenPrefix as string,
     apiToken.token as string,
@@ -475,6 +522,7 @@ describe('security matrix', () => {
 
   it('lets only the routes of this list be left for the end', () => {
     expect(deferred.map(({ route, caller }) => `${route.name}:${caller}`).sort()).toEqual([
+      'deleteNotificationChannel:adminA',
       'removeUser:adminA',
       'revokeAgent:adminA',
       'revokeAgent:operatorA',
@@ -597,6 +645,12 @@ describe('security matrix', () => {
     expect(refused.status).toBe(401);
     expect(refused.body.error.message).toContain(apiExamples.revokeAgentRequest.reason);
 
+    const deleteChannel = await send(apiRoutes.deleteNotificationChannel, 'adminA');
+    expect(deleteChannel.status).toBe(200);
+    expect(deleteChannel.body.name).toBe('alpha-spare');
+    expect(JSON.stringify(deleteChannel.body)).not.toContain('alphasecret');
+    expect((await send(apiRoutes.deleteNotificationChannel, 'adminA')).status).toBe(404);
+
     // B is untouched: its agent still reports, its admin still works.
     expect((await send(apiRoutes.heartbeat, 'agentB')).status).toBe(200);
     expect((await send(apiRoutes.me, 'adminB')).status).toBe(200);
@@ -629,6 +683,7 @@ describe('filter parameters', () => {
       'listAudit',
       'listEnrollmentTokens',
       'listJobs',
+      'listNotificationDeliveries',
       'listRuns',
     ]);
   });

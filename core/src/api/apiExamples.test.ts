@@ -45,6 +45,15 @@ import {
   SwitchOrganizationRequest,
 } from './organizationContract.js';
 import { ApiErrorBody, ValidationErrorDetails } from './errorContract.js';
+import {
+  CreateNotificationChannelRequest,
+  ListNotificationChannelsResponse,
+  ListNotificationDeliveriesResponse,
+  NotificationChannel,
+  NotificationDelivery,
+  TestNotificationChannelResponse,
+  UpdateNotificationChannelRequest,
+} from './notificationChannelContract.js';
 import { InventoryRequest, InventoryResponse } from './inventoryContract.js';
 import {
   JobSummary,
@@ -110,6 +119,14 @@ const schemaOf: Record<keyof typeof apiExamples, z.ZodType> = {
   switchedSessionResponse: SessionResponse,
   auditEntry: AuditEntry,
   listAuditResponse: ListAuditResponse,
+  createNotificationChannelRequest: CreateNotificationChannelRequest,
+  notificationChannel: NotificationChannel,
+  listNotificationChannelsResponse: ListNotificationChannelsResponse,
+  updateNotificationChannelRequest: UpdateNotificationChannelRequest,
+  updatedNotificationChannel: NotificationChannel,
+  notificationDelivery: NotificationDelivery,
+  listNotificationDeliveriesResponse: ListNotificationDeliveriesResponse,
+  testNotificationChannelResponse: TestNotificationChannelResponse,
   validationErrorBody: ApiErrorBody,
 };
 

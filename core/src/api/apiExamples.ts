@@ -41,6 +41,15 @@ import type {
   SwitchOrganizationRequest,
 } from './organizationContract.js';
 import type { ApiErrorBody } from './errorContract.js';
+import type {
+  CreateNotificationChannelRequest,
+  ListNotificationChannelsResponse,
+  ListNotificationDeliveriesResponse,
+  NotificationChannel,
+  NotificationDelivery,
+  TestNotificationChannelResponse,
+  UpdateNotificationChannelRequest,
+} from './notificationChannelContract.js';
 import type { InventoryRequest, InventoryResponse } from './inventoryContract.js';
 import type {
   JobSummary,
@@ -575,6 +584,104 @@ const listAuditResponse: ListAuditResponse = {
   nextCursor: 'WyIxNzE0NjM2ODAwMDAwMDAwIiwxMDQyXQ',
 };
 
+const notificationChannelId = '2e4f6a8c-0b1d-4e3f-8a5c-7b9d1f3e5a70';
+
+const createNotificationChannelRequest: CreateNotificationChannelRequest = {
+  name: 'ops-webhook',
+  kind: 'webhook',
+  isDefault: true,
+  config: {
+    url: 'https://hooks.example.com/cronfleet',
+    signingSecret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+  },
+};
+
+const notificationChannel: NotificationChannel = {
+  id: notificationChannelId,
+  name: 'ops-webhook',
+  kind: 'webhook',
+  isDefault: true,
+  config: { url: 'https://hooks.example.com/cronfleet' },
+  secretFieldsSet: ['signingSecret'],
+  createdAt: '2024-05-01T09:00:00.000Z',
+  updatedAt: '2024-05-01T09:00:00.000Z',
+};
+
+const listNotificationChannelsResponse: ListNotificationChannelsResponse = {
+  items: [notificationChannel],
+};
+
+const updateNotificationChannelRequest: UpdateNotificationChannelRequest = {
+  config: { url: 'https://hooks.example.com/cronfleet/v2' },
+};
+
+const updatedNotificationChannel: NotificationChannel = {
+  ...notificationChannel,
+  config: { url: 'https://hooks.example.com/cronfleet/v2' },
+  updatedAt: '2024-05-02T10:15:00.000Z',
+};
+
+const notificationDelivery: NotificationDelivery = {
+  id: 4107,
+  channelId: notificationChannelId,
+  incidentId: '6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+  event: 'incident.opened',
+  idempotencyKey: 'incident-6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d-opened',
+  status: 'delivered',
+  createdAt: '2024-05-01T06:10:02.000Z',
+  nextAttemptAt: null,
+  lastAttemptAt: '2024-05-01T06:10:33.000Z',
+  deliveredAt: '2024-05-01T06:10:33.000Z',
+  lastError: null,
+  lastStatus: 200,
+  attempts: [
+    {
+      at: '2024-05-01T06:10:02.000Z',
+      outcome: 'failed',
+      status: 503,
+      reason: 'https://hooks.example.com answered 503 Service Unavailable',
+      durationMs: 87,
+    },
+    {
+      at: '2024-05-01T06:10:33.000Z',
+      outcome: 'delivered',
+      status: 200,
+      reason: null,
+      durationMs: 64,
+    },
+  ],
+};
+
+const listNotificationDeliveriesResponse: ListNotificationDeliveriesResponse = {
+  items: [notificationDelivery],
+  nextCursor: null,
+};
+
+const testNotificationChannelResponse: TestNotificationChannelResponse = {
+  outcome: 'delivered',
+  reason: null,
+  retryable: null,
+  delivery: {
+    ...notificationDelivery,
+    id: 4108,
+    incidentId: null,
+    event: 'test',
+    idempotencyKey: 'test-9f8e7d6c5b4a',
+    createdAt: '2024-05-02T10:16:00.000Z',
+    lastAttemptAt: '2024-05-02T10:16:00.000Z',
+    deliveredAt: '2024-05-02T10:16:00.000Z',
+    attempts: [
+      {
+        at: '2024-05-02T10:16:00.000Z',
+        outcome: 'delivered',
+        status: 200,
+        reason: null,
+        durationMs: 71,
+      },
+    ],
+  },
+};
+
 const validationErrorBody: ApiErrorBody = {
   error: {
     code: 'validation_failed',
@@ -638,5 +745,13 @@ export const apiExamples = {
   switchedSessionResponse,
   auditEntry,
   listAuditResponse,
+  createNotificationChannelRequest,
+  notificationChannel,
+  listNotificationChannelsResponse,
+  updateNotificationChannelRequest,
+  updatedNotificationChannel,
+  notificationDelivery,
+  listNotificationDeliveriesResponse,
+  testNotificationChannelResponse,
   validationErrorBody,
 } as const;

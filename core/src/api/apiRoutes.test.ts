@@ -20,7 +20,8 @@ describe('apiRoutes', () => {
   });
 
   it('marks exactly the routes that mint something as not idempotent, and every GET as idempotent', () => {
-    // A retried call of one of these would create a second agent, token, session, user or run.
+    // A retried call of one of these would create a second agent, token, session, user, run,
+    // channel or test message.
     expect(
       routes
         .filter(([, route]) => !route.idempotent)
@@ -31,10 +32,12 @@ describe('apiRoutes', () => {
       'bootstrap',
       'createApiToken',
       'createEnrollmentToken',
+      'createNotificationChannel',
       'createOrganization',
       'enroll',
       'login',
       'runJob',
+      'testNotificationChannel',
     ]);
     for (const [, route] of routes) {
       if (route.method === 'GET') {

@@ -2,6 +2,7 @@ import { agentAdminRoutes } from './agentAdminRoutes.js';
 import { agentCommandRoutes } from './agentCommandRoutes.js';
 import { defineRoute, type ApiRouteDefinition } from './apiRouteDefinition.js';
 import { authRoutes } from './authRoutes.js';
+import { notificationChannelRoutes } from './notificationChannelRoutes.js';
 import { organizationRoutes } from './organizationRoutes.js';
 import { runQueryRoutes } from './runQueryRoutes.js';
 import {
@@ -115,6 +116,7 @@ export const apiRoutes = {
   ...agentCommandRoutes,
   ...runQueryRoutes,
   ...organizationRoutes,
+  ...notificationChannelRoutes,
 } as const;
 
 export type ApiRoutes = typeof apiRoutes;

@@ -60,5 +60,22 @@ export {
   ListAuditQuery,
   ListAuditResponse,
 } from './auditContract.js';
+export {
+  CreateNotificationChannelRequest,
+  DeletedNotificationChannel,
+  ListNotificationChannelsResponse,
+  ListNotificationDeliveriesQuery,
+  ListNotificationDeliveriesResponse,
+  NotificationChannel,
+  NotificationChannelConfig,
+  NotificationChannelKind,
+  NotificationChannelPathParams,
+  NotificationDelivery,
+  NotificationDeliveryAttempt,
+  NotificationDeliveryStatus,
+  TestNotificationChannelResponse,
+  UpdateNotificationChannelRequest,
+  notificationChannelKinds,
+} from './notificationChannelContract.js';
 export * from './apiRouteDefinition.js';
 export * from './apiRoutes.js';
