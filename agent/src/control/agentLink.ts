@@ -278,6 +278,14 @@ export class AgentLink {
         throw this.#revocation(error);
       }
       this.#inventoryDirty = false;
+      // What the backend accepted but an operator should hear of (e.g. a notify list naming no
+      // channel of the organization): the manifest is valid, so only the backend can tell.
+      for (const warning of response.warnings) {
+        this.#logger.warn(
+          { job: `${warning.namespace}/${warning.name}` },
+          `the backend warns about job ${warning.namespace}/${warning.name}: ${warning.message}`,
+        );
+      }
       this.#emit({
         type: 'inventory',
         jobs: response.jobCount,

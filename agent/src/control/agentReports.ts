@@ -91,7 +91,8 @@ export interface InventoryBuild {
 
 /**
  * The inventory request: one InventoryJob per job of inventory.json, with the schedule, zone,
- * monitoring and policy of its run spec as applied, plus the unmanaged entries (capped at the
+ * monitoring (with where its incidents go and how many retries a run has), policy and labels of
+ * its run spec as applied, plus the unmanaged entries (capped at the
  * contract's limit, secrets redacted). A job whose run spec cannot be read is left out and listed
  * in `skipped`: reporting a guessed schedule would make the backend expect runs that never come.
  */
@@ -131,9 +132,17 @@ export async function buildInventoryRequest(
             ? null
             : Math.max(1, seconds(spec.monitoring.maxRuntimeMs)),
         alertAfter: spec.monitoring.alertAfter,
+        recoverAfter: spec.monitoring.recoverAfter ?? 1,
+        realertEverySeconds:
+          spec.monitoring.realertEveryMs === undefined
+            ? null
+            : Math.max(60, seconds(spec.monitoring.realertEveryMs)),
+        notify: [...(spec.monitoring.notify ?? [])],
+        retryLimit: spec.retries.limit,
       },
       concurrencyPolicy: spec.concurrencyPolicy,
       scheduler: inventory?.scheduler ?? 'crontab',
+      labels: { ...spec.labels },
     });
   }
   return {

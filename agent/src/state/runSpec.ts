@@ -46,6 +46,15 @@ export const RunSpec = z.object({
     graceMs: z.number().int().min(0),
     maxRuntimeMs: z.number().int().positive().nullable(),
     alertAfter: z.number().int().min(1),
+    // The three below came after the first specs were written, and each is written only when
+    // the manifest departs from its default (see buildRunSpec): absent, a spec means what it
+    // meant before them, so an upgraded agent keeps every spec and its digest as they were.
+    /** Consecutive successes that resolve a failing incident; absent: 1. */
+    recoverAfter: z.number().int().min(1).optional(),
+    /** Notify again this often while an incident is open and unacknowledged; absent: never. */
+    realertEveryMs: z.number().int().min(60_000).optional(),
+    /** The notification channels of the job's incidents; absent: the default channels. */
+    notify: z.array(z.string().min(1)).min(1).optional(),
   }),
   outputMaxBytes: z.number().int().min(0),
   labels: z.record(z.string(), z.string()),
@@ -88,6 +97,13 @@ export function buildRunSpec(
       graceMs: parseDuration(spec.monitoring.grace),
       maxRuntimeMs: optionalDuration(spec.monitoring.maxRuntime),
       alertAfter: spec.monitoring.alertAfter,
+      // Left out at their defaults: a spec's digest decides whether the job is written and
+      // installed again, and a manifest that does not use them must not reinstall every job.
+      ...(spec.monitoring.recoverAfter === 1 ? {} : { recoverAfter: spec.monitoring.recoverAfter }),
+      ...(spec.monitoring.realertEvery === undefined
+        ? {}
+        : { realertEveryMs: parseDuration(spec.monitoring.realertEvery) }),
+      ...(spec.monitoring.notify === undefined ? {} : { notify: [...spec.monitoring.notify] }),
     },
     outputMaxBytes: spec.output.maxBytes,
     labels: { ...(metadata.labels ?? {}) },

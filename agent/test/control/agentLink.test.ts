@@ -1,8 +1,16 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createCronfleetClient, type Condition } from '@cronfleet/core/api';
+import {
+  createCronfleetClient,
+  type Condition,
+  type InventoryRequest,
+  type InventoryResponse,
+} from '@cronfleet/core/api';
 import { eq } from 'drizzle-orm';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../../backend/test/agentTestCalls.js';
 import { seedEnrollmentToken, seedOrganization, seedUser } from '../../../backend/test/seed.js';
@@ -124,7 +132,16 @@ beforeAll(async () => {
     [
       runSpec('ops/backup', revisionA, {
         concurrencyPolicy: 'Forbid',
-        monitoring: { graceMs: 600_000, maxRuntimeMs: 10_800_000, alertAfter: 2 },
+        retries: { limit: 2, delayMs: 30_000, backoff: 'exponential' },
+        monitoring: {
+          graceMs: 600_000,
+          maxRuntimeMs: 10_800_000,
+          alertAfter: 2,
+          recoverAfter: 3,
+          realertEveryMs: 14_400_000,
+          notify: ['dba-pager', 'ops'],
+        },
+        labels: { team: 'platform', tier: 'critical' },
       }),
       runSpec('ops/report', revisionA, {
         schedule: '@daily',
@@ -235,6 +252,113 @@ describe('heartbeat and inventory', () => {
       },
       { id: 'ops/report', schedules: [{ schedule: '@daily', timezone: 'UTC' }], suspended: 1 },
     ]);
+  });
+});
+
+/**
+ * An HTTP receiver in place of the backend's inventory route: it keeps each inventory body as it
+ * arrived and answers with `answer` (the backend does not store the routing fields yet, and
+ * sends no warnings yet, so the real one cannot show them).
+ */
+async function inventoryReceiver(answer: InventoryResponse) {
+  const bodies: unknown[] = [];
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      if (request.method !== 'PUT' || request.url !== '/api/v1/agents/inventory') {
+        response.writeHead(404, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ error: { code: 'not_found', message: 'no such route' } }));
+        return;
+      }
+      bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(answer));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    bodies,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('what the inventory carries for monitoring', () => {
+  it("sends each job's recovery, re-alerting, channels, retry limit and labels from its run spec", async () => {
+    const receiver = await inventoryReceiver({ jobCount: 2, unmanagedCount: 2, warnings: [] });
+    try {
+      const agentLink = await link({ config: config({ backend: receiver.url }) });
+      expect(await agentLink.reportInventory()).toMatchObject({ sent: true, jobs: 2 });
+      const [body] = receiver.bodies as InventoryRequest[];
+      expect(
+        body?.jobs.map(({ name, monitoring, labels }) => ({ name, monitoring, labels })),
+      ).toEqual([
+        {
+          name: 'backup',
+          monitoring: {
+            graceSeconds: 600,
+            maxRuntimeSeconds: 10_800,
+            alertAfter: 2,
+            recoverAfter: 3,
+            realertEverySeconds: 14_400,
+            notify: ['dba-pager', 'ops'],
+            retryLimit: 2,
+          },
+          labels: { team: 'platform', tier: 'critical' },
+        },
+        {
+          // A spec that sets none of them (or was written before they existed): the defaults.
+          name: 'report',
+          monitoring: {
+            graceSeconds: 300,
+            maxRuntimeSeconds: null,
+            alertAfter: 1,
+            recoverAfter: 1,
+            realertEverySeconds: null,
+            notify: [],
+            retryLimit: 0,
+          },
+          labels: {},
+        },
+      ]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it("logs each warning of the backend's answer at warn level, naming the job", async () => {
+    const message =
+      'monitoring.notify names "ops", which is no notification channel of this organization; its incidents go to the default channels';
+    const receiver = await inventoryReceiver({
+      jobCount: 2,
+      unmanagedCount: 2,
+      warnings: [
+        { namespace: 'ops', name: 'backup', message },
+        { namespace: 'ops', name: 'report', message: 'a second warning' },
+      ],
+    });
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    try {
+      const agentLink = await link({ config: config({ backend: receiver.url }), logger });
+      expect(await agentLink.reportInventory()).toMatchObject({ sent: true });
+      // The other warn line is the installed job without a run spec (ops/lost-spec).
+      const logged = lines
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter(({ msg }) => String(msg).startsWith('the backend warns'));
+      expect(logged.map(({ level, job, msg }) => ({ level, job, msg }))).toEqual([
+        { level: 40, job: 'ops/backup', msg: `the backend warns about job ops/backup: ${message}` },
+        {
+          level: 40,
+          job: 'ops/report',
+          msg: 'the backend warns about job ops/report: a second warning',
+        },
+      ]);
+    } finally {
+      await receiver.close();
+    }
   });
 });
 
