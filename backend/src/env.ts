@@ -106,6 +106,17 @@ export const BackendConfig = z
       .url({ message: 'must be an origin such as https://cron.example.com' })
       .transform((url) => new URL(url).origin)
       .optional(),
+    /**
+     * The address people open the dashboard at, e.g. https://cron.example.com: notifications link
+     * to it. Unset: CRONFLEET_DASHBOARD_ORIGIN, else http://HOST:PORT.
+     */
+    publicUrl: z
+      .url({ message: 'must be a URL such as https://cron.example.com' })
+      .refine((url) => /^https?:$/.test(new URL(url).protocol), {
+        message: 'must start with http:// or https://',
+      })
+      .transform((url) => url.replace(/\/+$/, ''))
+      .optional(),
     /** When set, GET /metrics needs `Authorization: Bearer <this token>`. */
     metricsToken: z
       .string()
@@ -180,6 +191,7 @@ export const environmentVariables = {
   maxCommandsPerHeartbeat: 'CRONFLEET_MAX_COMMANDS_PER_HEARTBEAT',
   workers: 'CRONFLEET_WORKERS',
   dashboardOrigin: 'CRONFLEET_DASHBOARD_ORIGIN',
+  publicUrl: 'CRONFLEET_PUBLIC_URL',
   metricsToken: 'CRONFLEET_METRICS_TOKEN',
   organizationCreators: 'CRONFLEET_ORGANIZATION_CREATORS',
   secretsKey: 'CRONFLEET_SECRETS_KEY',
@@ -202,4 +214,12 @@ export function loadBackendConfig(environment: NodeJS.ProcessEnv = process.env):
     throw new ConfigError(`Invalid backend configuration:\n${lines.join('\n')}`);
   }
   return result.data;
+}
+
+/** Where notifications link to: CRONFLEET_PUBLIC_URL, else the dashboard origin, else this server. */
+export function dashboardUrlOf(config: BackendConfig): string {
+  if (config.publicUrl !== undefined) return config.publicUrl;
+  if (config.dashboardOrigin !== undefined) return config.dashboardOrigin;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;
 }

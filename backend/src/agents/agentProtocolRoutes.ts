@@ -1,7 +1,9 @@
-import { apiRoutes, type InventoryJob } from '@cronfleet/core/api';
+import { apiRoutes } from '@cronfleet/core/api';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Express } from 'express';
-import { agents, jobInstances } from '../db/schema.js';
+import { agents } from '../db/schema.js';
+import { dashboardUrlOf } from '../env.js';
+import { writeInventory } from './inventoryWriter.js';
 import { GroupCommit } from '../db/groupCommit.js';
 import { enrollAgent } from './agentEnrollment.js';
 import { recordHeartbeatWithWork } from './heartbeatHandover.js';
@@ -11,9 +13,6 @@ import { agentRevoked, type AgentPrincipal } from '../http/authenticate.js';
 import type { Database } from '../db/database.js';
 import type { AppContext } from '../http/appContext.js';
 import { mountLeanRoute, mountRoute } from '../http/mountRoute.js';
-
-/** Rows per INSERT of an inventory: 16 parameters each stays far below PostgreSQL's 65,535. */
-const inventoryInsertChunk = 1000;
 
 /**
  * The agent was authenticated, then revoked before its statement ran: the same 401 as the next
@@ -35,7 +34,7 @@ async function revokedMeanwhile(
 /**
  * The agent protocol: enroll (enrollment token → agent id and agent token), heartbeat (one
  * UPDATE … RETURNING, plus the hand-over of queued commands when there are some) and inventory
- * (the agent's job instances replaced in one transaction).
+ * (the agent's job instances written in one transaction: inventoryWriter.ts).
  */
 export function registerAgentProtocolRoutes(app: Express, context: AppContext): void {
   const { db } = context.database;
@@ -66,29 +65,11 @@ export function registerAgentProtocolRoutes(app: Express, context: AppContext): 
 
   mountRoute(app, context, apiRoutes.putInventory, async ({ principal, body }) => {
     const now = context.now();
-    const rows = body.jobs.map((job: InventoryJob) => ({
-      organizationId: principal.organizationId,
-      agentId: principal.agentId,
-      namespace: job.namespace,
-      name: job.name,
-      schedule: job.schedule,
-      timezone: job.timezone,
-      commandDigest: job.commandDigest,
-      sourcePath: job.sourcePath,
-      revision: job.revision,
-      suspended: job.suspended,
-      concurrencyPolicy: job.concurrencyPolicy,
-      scheduler: job.scheduler,
-      graceSeconds: job.monitoring.graceSeconds,
-      maxRuntimeSeconds: job.monitoring.maxRuntimeSeconds,
-      alertAfter: job.monitoring.alertAfter,
-      lastSeenAt: now,
-    }));
-    await db.transaction(async (tx) => {
+    const warnings = await db.transaction(async (tx) => {
       // Locks the agent's row: two inventories of one agent apply one after the other, and a
       // revocation meanwhile stops this one.
       const [agent] = await tx
-        .select({ id: agents.id })
+        .select({ id: agents.id, name: agents.name })
         .from(agents)
         .where(
           and(
@@ -99,19 +80,15 @@ export function registerAgentProtocolRoutes(app: Express, context: AppContext): 
         )
         .for('update');
       if (agent === undefined) throw await revokedMeanwhile(tx, principal);
-      await tx
-        .delete(jobInstances)
-        .where(
-          and(
-            eq(jobInstances.agentId, principal.agentId),
-            eq(jobInstances.organizationId, principal.organizationId),
-          ),
-        );
-      for (let start = 0; start < rows.length; start += inventoryInsertChunk) {
-        await tx.insert(jobInstances).values(rows.slice(start, start + inventoryInsertChunk));
-      }
+      return writeInventory(
+        tx,
+        { dashboardUrl: dashboardUrlOf(context.config) },
+        { organizationId: principal.organizationId, agentId: agent.id, agentName: agent.name },
+        body,
+        now,
+      );
     });
     // Unmanaged entries are counted, not stored: there is no table for them yet.
-    return { jobCount: rows.length, unmanagedCount: body.unmanaged.length };
+    return { jobCount: body.jobs.length, unmanagedCount: body.unmanaged.length, warnings };
   });
 }

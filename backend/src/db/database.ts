@@ -91,6 +91,11 @@ export function isStatementTimeout(error: unknown): boolean {
   return false;
 }
 
+/** Runs raw SQL on a database or a transaction and returns its rows, whatever the driver. */
+export async function queryRows<Row>(executor: Database, query: SQL): Promise<Row[]> {
+  return rowsOf<Row>(await executor.execute(query));
+}
+
 function rowsOf<Row>(result: unknown): Row[] {
   // postgres.js answers an array of rows; PGlite an object with `rows`.
   if (Array.isArray(result)) return result as Row[];

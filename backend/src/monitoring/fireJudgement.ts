@@ -9,8 +9,7 @@ import { nextFireTimes, parseCron, type CronSchedule } from '@cronfleet/core/cro
  *
  * A fire time F is judged only once the caller knows that every start the agent recorded up to
  * F + grace has arrived (`through`): before that, a start still in an agent's spool would look
- * missing. The monitoring worker that will call this (with that watermark, offline agents and
- * the backend's own outages) is not built yet.
+ * missing. monitorWorker.ts calls this with that watermark (the agent's deliveredThrough).
  */
 
 export interface FireTiming {
@@ -49,7 +48,8 @@ export interface FireJudgement {
 
 const compiled = new Map<string, CronSchedule>();
 
-function scheduleOf(expression: string): CronSchedule {
+/** The parsed expression, kept (up to 10,000 of them): the worker judges the same ones all day. */
+export function compiledSchedule(expression: string): CronSchedule {
   let schedule = compiled.get(expression);
   if (schedule === undefined) {
     if (compiled.size >= 10_000) compiled.clear();
@@ -73,7 +73,7 @@ export function judgeFires(
   if (lastJudgeable <= window.after.getTime()) {
     return { fires: [], judgedThrough: window.after, truncated: false };
   }
-  const due = nextFireTimes(scheduleOf(timing.schedule), {
+  const due = nextFireTimes(compiledSchedule(timing.schedule), {
     after: window.after,
     count: window.limit + 1,
     timezone: timing.timezone,

@@ -23,11 +23,13 @@ function durationText(seconds: number): string {
 /**
  * Marks one batch of runs `lost` and answers how many: runs still `running` whose job instance's
  * monitoring.maxRuntimeSeconds (else `defaultMaxRuntimeSeconds`) has passed since they started,
- * because their finish will never come (the wrapper was killed, the host died, the spool was
- * lost). finished_at becomes the moment they were declared lost; duration_ms stays null, since
- * how long they really ran is unknown; the reason says which limit passed ("no finish within
- * maxRuntime 3h"). This is the fallback for agents that went silent: an agent that heartbeats
- * with its running run ids gets its vanished runs marked lost at once (see markVanishedRuns).
+ * and whose agent has gone silent (no heartbeat for 3 of its intervals), because their finish
+ * will never come (the wrapper was killed, the host died, the spool was lost). An agent that
+ * heartbeats lists the runs it still has running, and those it no longer lists are marked lost at
+ * once (see markVanishedRuns): a run it lists is alive however long it takes, and the monitoring
+ * worker reports it as overrunning. finished_at becomes the moment they were declared lost;
+ * duration_ms stays null, since how long they really ran is unknown; the reason says which limit
+ * passed ("no finish within maxRuntime 3h").
  *
  * finish_received stays false, so a finish that arrives later still wins: the run becomes
  * succeeded or failed with its real end, as if it had never been lost (a start replayed later is
@@ -55,9 +57,12 @@ export async function markLostRunBatch(
           else j.max_runtime_seconds || 's' end
         end as reason
       from runs r
+      join agents a on a.id = r.agent_id
       left join job_instances j on j.agent_id = r.agent_id and j.namespace = r.namespace
         and j.name = r.name and j.organization_id = r.organization_id
       where r.status = 'running'
+        and (a.last_heartbeat_at is null or a.last_heartbeat_at < ${nowText}::timestamptz
+          - 3 * a.heartbeat_interval_seconds * interval '1 second')
         and r.started_at + coalesce(j.max_runtime_seconds, ${options.defaultMaxRuntimeSeconds})
           * interval '1 second' < ${nowText}::timestamptz
       order by r.started_at
