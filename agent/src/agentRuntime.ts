@@ -154,8 +154,8 @@ function gitSource(
   });
   return {
     // An unchanged revision's work tree is checked only when a tick plans from it.
-    fetch: async (signal) => {
-      const result = await git.sync(signal, { verifyUnchanged: false });
+    fetch: async (signal, whileFetching) => {
+      const result = await git.sync(signal, { verifyUnchanged: false, whileFetching });
       return { revision: result.revision, workTree: result.workTree };
     },
     prepare: (signal) => git.verifyWorkTree(signal),

@@ -24,6 +24,8 @@ export interface GitCommandContext {
   logger?: Logger | undefined;
   /** Replaces anything secret-looking in argv and output before it is logged or kept. */
   redact: (text: string) => string;
+  /** Called once git's process started. */
+  onSpawned?: (() => void) | undefined;
 }
 
 export type GitCommandInterruption = 'stall-timeout' | 'deadline' | 'aborted';
@@ -114,6 +116,7 @@ export async function runGit(args: readonly string[], context: GitCommandContext
           },
         );
         child = spawned;
+        spawned.once('spawn', () => context.onSpawned?.());
         const stdout: Buffer[] = [];
         const stderr: Buffer[] = [];
         spawned.stdout.on('data', (chunk: Buffer) => {

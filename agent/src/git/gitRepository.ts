@@ -127,6 +127,8 @@ export class GitRepository {
   }
   /** Whether this process's last sync left the work tree checked (verifyWorkTree then skips). */
   private workTreeVerified = false;
+  /** The running sync's caller, told when its `git fetch` started (sync's whileFetching). */
+  private whileFetching: (() => void) | undefined;
   private readonly parentDir: string;
   private readonly baseName: string;
   private readonly homeDir: string;
@@ -230,7 +232,11 @@ export class GitRepository {
    */
   async sync(
     signal?: AbortSignal,
-    options: { verifyUnchanged?: boolean } = {},
+    options: {
+      verifyUnchanged?: boolean;
+      /** Called once, when the `git fetch` process started (the caller may work meanwhile). */
+      whileFetching?: (() => void) | undefined;
+    } = {},
   ): Promise<SyncResult> {
     try {
       await mkdir(this.parentDir, { recursive: true });
@@ -245,7 +251,12 @@ export class GitRepository {
         },
         async () => {
           this.workTreeVerified = false;
-          const result = await this.syncLocked(signal, options.verifyUnchanged ?? true);
+          this.whileFetching = options.whileFetching;
+          const result = await this.syncLocked(signal, options.verifyUnchanged ?? true).finally(
+            () => {
+              this.whileFetching = undefined;
+            },
+          );
           // Only an unchanged revision synced without the check leaves it to verifyWorkTree.
           this.workTreeVerified = result.changed || (options.verifyUnchanged ?? true);
           return result;
@@ -457,11 +468,14 @@ export class GitRepository {
   ): Promise<string> {
     const fetchArgs = ['fetch', '--verbose', '--progress', '--no-tags', '--no-recurse-submodules'];
     try {
+      const started = this.whileFetching;
+      this.whileFetching = undefined;
       await this.git(
         [...fetchArgs, '--depth=1', '--', this.url, targetRefspec(this.ref)],
         dir,
         operation,
         signal,
+        started,
       );
       // FETCH_HEAD names what the fetch brought (git-fetch(1) documents it for scripts): when it
       // is the commit already checked out, the target ref is that commit and needs no rev-parse.
@@ -514,9 +528,11 @@ export class GitRepository {
     cwd: string,
     operation: Operation,
     signal: AbortSignal | undefined,
+    onSpawned?: () => void,
   ): Promise<string> {
     const context: GitCommandContext = {
       cwd,
+      onSpawned,
       env: this.env,
       config: this.config,
       timeoutMs: this.timeoutMs,

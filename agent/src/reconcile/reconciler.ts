@@ -30,7 +30,14 @@ export interface JobSource {
    * Brings the source to its target revision; returns it and the folder holding the files. A
    * source may leave an unchanged revision's files unchecked until prepare().
    */
-  fetch(signal?: AbortSignal): Promise<{ revision: string; workTree: string }>;
+  fetch(
+    signal?: AbortSignal,
+    /**
+     * Called once the slow part runs in a process of its own (git fetching): the moment to load
+     * what planning needs, on this process's core, without delaying that process's start.
+     */
+    whileFetching?: () => void,
+  ): Promise<{ revision: string; workTree: string }>;
   /** Makes the fetched files exactly the revision before they are read (a Git work tree). */
   prepare?(signal?: AbortSignal): Promise<void>;
 }
@@ -278,15 +285,22 @@ export class Reconciler {
     };
     const status = await store.readStatus();
     const now = this.now();
-    if (options.expectPlanning === true || status.lastSyncAt === null) {
-      // git runs in processes of its own: the modules load meanwhile, on the other core.
-      planning().catch(() => undefined);
-    }
+    // git runs in processes of its own: the planning modules load meanwhile, once git started
+    // (loading first would hold back each git command that the fetch starts).
+    let loadPlanning =
+      options.expectPlanning === true || status.lastSyncAt === null
+        ? () => planning().catch(() => undefined)
+        : () => undefined;
+    const whileFetching = () => {
+      loadPlanning();
+      loadPlanning = () => undefined;
+    };
 
     let revision: string;
     let workTree: string;
     try {
-      ({ revision, workTree } = await this.options.source.fetch(options.signal));
+      ({ revision, workTree } = await this.options.source.fetch(options.signal, whileFetching));
+      whileFetching();
     } catch (error) {
       return { outcome: await this.recordFailure(status, null, error, 'FetchFailed') };
     }

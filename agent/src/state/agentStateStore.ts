@@ -191,7 +191,16 @@ export class AgentStateStore {
     return id;
   }
 
-  private async readJson<T>(file: string, schema: z.ZodType<T>): Promise<T | undefined> {
+  /**
+   * `jitless`: check without zod's compiled fast path, which costs more to generate than it saves
+   * on a small file read once (the status, in a `sync --once` with nothing to do); large files
+   * (the inventory) keep it.
+   */
+  private async readJson<T>(
+    file: string,
+    schema: z.ZodType<T>,
+    options: { jitless?: boolean } = {},
+  ): Promise<T | undefined> {
     // Never through a symbolic link; a run spec readable by others is repaired to 0600.
     const content = readStateFile(file, file.startsWith(this.specsDir) ? 0o600 : undefined);
     if (content === undefined) return undefined;
@@ -204,7 +213,7 @@ export class AgentStateStore {
         cause: error,
       });
     }
-    const result = schema.safeParse(value);
+    const result = schema.safeParse(value, { jitless: options.jitless === true });
     if (!result.success) {
       throw new StateError(
         `${file} does not have the expected shape (${result.error.issues
@@ -226,7 +235,7 @@ export class AgentStateStore {
   }
 
   async readStatus(): Promise<AgentStatus> {
-    return (await this.readJson(this.statusFile, AgentStatus)) ?? emptyStatus;
+    return (await this.readJson(this.statusFile, AgentStatus, { jitless: true })) ?? emptyStatus;
   }
 
   async writeStatus(status: z.input<typeof AgentStatus>): Promise<void> {
