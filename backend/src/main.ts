@@ -7,6 +7,7 @@ import { listenForCredentialChanges } from './http/credentialCache.js';
 import { createServer } from './createApp.js';
 import { createLogger } from './http/requestLogging.js';
 import { runOrganizationCommand } from './organizations/organizationCommand.js';
+import { startMonitorWorker } from './monitoring/monitorWorker.js';
 import { startNotificationDeliveryWorker } from './notifications/deliveryWorker.js';
 import { startLostRunWorker } from './workers/lostRunWorker.js';
 import { startRetentionWorker } from './workers/retentionWorker.js';
@@ -65,6 +66,7 @@ async function serve(config: BackendConfig, logger: Logger): Promise<void> {
     ? [
         startRetentionWorker(context),
         startLostRunWorker(context),
+        startMonitorWorker(context),
         startNotificationDeliveryWorker(context),
       ]
     : [];

@@ -58,6 +58,11 @@ export interface InstanceFacts {
   overrunSince: Date | null;
   /** Has any run of this instance ever been recorded. */
   everRan: boolean;
+  /**
+   * When a person last resolved a failing or overrun incident of this instance: the evidence
+   * from before it (the same failed runs, the same long run) does not open another.
+   */
+  manuallyResolvedAt: Date | null;
   /** The kinds of incident open for this instance now. */
   open: ReadonlySet<JobIncidentKind>;
 }
@@ -214,7 +219,13 @@ export function judgeInstance(facts: InstanceFacts, options: VerdictOptions): In
   const newest = counted.slice(0, facts.alertAfter);
   const streakLength = counted.findIndex((run) => !failures.has(run.status));
   const streak = counted.slice(0, streakLength === -1 ? counted.length : streakLength);
-  if (newest.length === facts.alertAfter && newest.every((run) => failures.has(run.status))) {
+  const afterManualResolution = (at: Date) =>
+    facts.manuallyResolvedAt === null || at.getTime() > facts.manuallyResolvedAt.getTime();
+  if (
+    newest.length === facts.alertAfter &&
+    newest.every((run) => failures.has(run.status)) &&
+    (open.has('failing') || afterManualResolution(newest[0]!.finishedAt))
+  ) {
     if (!open.has('failing')) {
       transitions.push({ kind: 'failing', change: 'open', streak });
       open.add('failing');
@@ -235,7 +246,11 @@ export function judgeInstance(facts: InstanceFacts, options: VerdictOptions): In
   }
 
   // Overrun: a run still going past maxRuntime.
-  if (facts.overrunSince !== null && !open.has('overrun')) {
+  if (
+    facts.overrunSince !== null &&
+    !open.has('overrun') &&
+    afterManualResolution(facts.overrunSince)
+  ) {
     transitions.push({ kind: 'overrun', change: 'open', since: facts.overrunSince });
     open.add('overrun');
   } else if (facts.overrunSince === null && open.has('overrun')) {

@@ -108,6 +108,7 @@ interface DueRow {
   ever_ran: boolean;
   overrun_since_ms: number | null;
   open_incidents: Record<string, { id: string; occurrences: number }>;
+  manually_resolved_ms: number | null;
 }
 
 interface StartRow {
@@ -321,7 +322,11 @@ async function judgeDueBatch(
         and r.started_at < ${at(now)} - j.max_runtime_seconds * interval '1 second') as overrun_since_ms,
       (select coalesce(jsonb_object_agg(i.kind, jsonb_build_object('id', i.id, 'occurrences', i.occurrences)), '{}'::jsonb)
         from incidents i where i.agent_id = j.agent_id and i.namespace = j.namespace
-        and i.name = j.name and i.resolved_at is null) as open_incidents
+        and i.name = j.name and i.resolved_at is null) as open_incidents,
+      (select ${epochMs(sql`max(i.resolved_at)`)} from incidents i where i.organization_id = j.organization_id
+        and i.namespace = j.namespace and i.name = j.name and i.agent_id = j.agent_id
+        and i.kind in ('failing', 'overrun')
+        and i.resolved_by_type is not null) as manually_resolved_ms
     from job_instances j join agents a on a.id = j.agent_id
     where j.next_check_at <= ${at(now)}
     order by j.next_check_at
@@ -410,6 +415,8 @@ async function judgeDueBatch(
       outcomes: outcomesOf.get(i) ?? [],
       overrunSince: row.overrun_since_ms === null ? null : new Date(row.overrun_since_ms),
       everRan: row.ever_ran,
+      manuallyResolvedAt:
+        row.manually_resolved_ms === null ? null : new Date(row.manually_resolved_ms),
       open: new Set(Object.keys(row.open_incidents) as JobIncidentKind[]),
     };
     const verdict = judgeInstance(facts, {
