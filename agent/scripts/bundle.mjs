@@ -11,12 +11,14 @@
 // - dist/bundle/main.cjs: the same commands as one CommonJS script, for `sync --once` and `plan`,
 //   which bin/cronfleet-agent.js compiles through V8's code cache (src/bundleCodeCache.ts): a
 //   process that runs one tick spends most of its start compiling. No chunks (a script has no
-//   module graph; lazily imported modules stay lazily initialised); `import.meta.url` becomes the
-//   wrapper's `importMetaUrl`. The build then runs `plan` once on manifests-example/ (embedded
-//   scheduler, a temporary state directory: nothing outside it is read or written), which leaves
-//   the code cache of what planning runs next to the bundle.
+//   module graph; lazily imported modules stay lazily initialised; pino inside, so its dozen
+//   CommonJS files are cached too); `import.meta.url` becomes the wrapper's `importMetaUrl`. The
+//   build then runs `sync --once` once, from a temporary Git repository of manifests-example/
+//   into the embedded scheduler with a temporary state directory and no CRONFLEET_* setting
+//   (nothing outside them is read or written; with --once nothing fires), which leaves the code
+//   cache of what a tick runs (git, load, plan, apply) next to the bundle.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -55,34 +57,53 @@ await build({
   platform: 'node',
   target: 'node20',
   logLevel: 'warning',
-  external: ['pino', 'simple-git'],
+  // pino is bundled here: a script has a __dirname, and pino reads it only to start transports
+  // (worker threads), which the agent never uses. simple-git, for `plan --repo DIR` alone, stays.
+  external: ['simple-git'],
   define: { 'import.meta.url': 'importMetaUrl' },
 });
 
 const examples = path.resolve('../manifests-example');
 if (existsSync(examples)) {
-  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'cronfleet-bundle-warmup-'));
+  const work = mkdtempSync(path.join(os.tmpdir(), 'cronfleet-bundle-warmup-'));
+  const repository = path.join(work, 'repository');
+  // The agent's own environment stays out: no CRONFLEET_* setting (a backend, a config file)
+  // reaches the warm-up.
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  const git = (...args) =>
+    spawnSync(
+      'git',
+      ['-c', 'user.email=build@cronfleet.invalid', '-c', 'user.name=build', ...args],
+      { cwd: repository, env, stdio: 'ignore' },
+    ).status;
   try {
-    const warmup = spawnSync(
-      process.execPath,
-      [
-        'bin/cronfleet-agent.js',
-        'plan',
-        '--repo',
-        examples,
-        '--state-dir',
-        stateDir,
-        '--scheduler',
-        'embedded',
-        '--json',
-      ],
-      { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    // plan exits 1 when it has changes to show: both mean it ran.
-    if (warmup.status !== 0 && warmup.status !== 1) {
-      console.warn(`bundle: the code-cache warm-up failed (${warmup.status}): ${warmup.stderr}`);
+    cpSync(examples, repository, { recursive: true });
+    const committed =
+      git('init', '-q', '-b', 'main') === 0 &&
+      git('add', '-A') === 0 &&
+      git('commit', '-q', '-m', 'warm-up') === 0;
+    const warmup = committed
+      ? spawnSync(
+          process.execPath,
+          [
+            'bin/cronfleet-agent.js',
+            'sync',
+            '--once',
+            '--repo',
+            repository,
+            '--state-dir',
+            path.join(work, 'state'),
+            '--scheduler',
+            'embedded',
+          ],
+          { encoding: 'utf8', env, stdio: ['ignore', 'ignore', 'pipe'] },
+        )
+      : undefined;
+    // 0 applied, 1 stalled (an example that cannot run here): both ran the code.
+    if (warmup === undefined || (warmup.status !== 0 && warmup.status !== 1)) {
+      console.warn(`bundle: the code-cache warm-up failed: ${warmup?.stderr ?? 'git failed'}`);
     }
   } finally {
-    rmSync(stateDir, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
   }
 }

@@ -74,6 +74,24 @@ export function starredSupersetText(
   range: FieldRange,
 ): { text: string; size: number } {
   const sorted = normalize(values, range);
+  // A plan asks for the same few sets again and again (each a search over every step): the
+  // answer depends on the range and the values alone.
+  const key = `${range.min}-${range.max}:${sorted.join(',')}`;
+  const known = starredSupersets.get(key);
+  if (known !== undefined) return { ...known };
+  const found = searchStarredSuperset(sorted, range);
+  if (starredSupersets.size >= STARRED_SUPERSET_CACHE_LIMIT) starredSupersets.clear();
+  starredSupersets.set(key, found);
+  return { ...found };
+}
+
+const starredSupersets = new Map<string, { text: string; size: number }>();
+const STARRED_SUPERSET_CACHE_LIMIT = 10_000;
+
+function searchStarredSuperset(
+  sorted: readonly number[],
+  range: FieldRange,
+): { text: string; size: number } {
   const span = range.max - range.min;
   let best: { step: number; extra: number[]; size: number } = {
     step: 1,
