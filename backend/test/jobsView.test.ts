@@ -193,7 +193,50 @@ describe('jobs view', () => {
       instances: 2,
       suspendedInstances: 0,
       suspended: false,
+      // The monitoring worker has not judged them yet.
+      health: 'new',
+      instanceHealth: [
+        expect.objectContaining({ health: 'new', warnings: [] }),
+        expect.objectContaining({ health: 'new', warnings: [] }),
+      ],
     });
+  });
+
+  it('shows health per instance and as a whole (the worst), silenced when every open incident is, and filters by it', async () => {
+    const [first, second] = (await jobs()).body.items[0]!.instanceHealth;
+    const setHealth = (agentId: string, health: string) =>
+      app.database.rows(sql`update job_instances set health = ${health}::job_health
+        where agent_id = ${agentId} and name = 'backup'`);
+    const openIncident = (agentId: string, silenced: boolean) =>
+      app.database.rows(sql`insert into incidents (organization_id, kind, agent_id, namespace, name,
+          opened_at, updated_at, expected, happened, silence_id)
+        select organization_id, 'failing', agent_id, namespace, name, now(), now(), 'e', 'h',
+          ${silenced ? sql`gen_random_uuid()` : sql`null`}
+        from job_instances where agent_id = ${agentId} and name = 'backup'`);
+    try {
+      await setHealth(first!.agentId, 'up');
+      await setHealth(second!.agentId, 'failing');
+      await openIncident(second!.agentId, true);
+      let backup = (await jobs()).body.items[0]!;
+      expect(backup.instanceHealth.map((instance) => instance.health).sort()).toEqual([
+        'silenced',
+        'up',
+      ]);
+      expect(backup.health).toBe('silenced');
+      await openIncident(first!.agentId, false);
+      await setHealth(first!.agentId, 'failing');
+      backup = (await jobs()).body.items[0]!;
+      expect(backup.health).toBe('failing');
+      const names = async (health: string) =>
+        (await jobs({ health })).body.items.map((job) => `${job.namespace}/${job.name}`);
+      expect(await names('failing')).toEqual(['production/backup']);
+      expect(await names('new')).toEqual(['production/on-boot', 'staging/report']);
+      expect(await names('suspended')).toEqual(['production/paused']);
+      expect((await jobs({ health: 'sick' })).status).toBe(400);
+    } finally {
+      await app.database.rows(sql`delete from incidents`);
+      await app.database.rows(sql`update job_instances set health = 'new'`);
+    }
   });
 
   it('lists the distinct schedules when instances disagree, and the earliest next run', async () => {

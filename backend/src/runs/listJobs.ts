@@ -1,4 +1,6 @@
 import type {
+  JobHealth,
+  JobInstanceHealth,
   JobSchedule,
   JobSummary,
   ListJobsQuery,
@@ -9,6 +11,7 @@ import { describeCron, nextFireTime } from '@cronfleet/core/cron';
 import { sql, type SQL } from 'drizzle-orm';
 import type { DatabaseHandle } from '../db/database.js';
 import { containsPattern } from '../db/likePattern.js';
+import { shownInstanceHealth, worstHealth } from '../monitoring/jobHealthView.js';
 
 const dayMs = 24 * 60 * 60 * 1000;
 
@@ -18,6 +21,11 @@ interface InstanceRow {
   schedule: string;
   timezone: string | null;
   suspended: boolean;
+  agent_id: string;
+  agent_name: string;
+  health: JobHealth;
+  health_since: Date | string;
+  warnings: string[];
 }
 
 interface JobRunRow {
@@ -82,8 +90,9 @@ function instanceFilter(organizationId: string, query: ListJobsQuery): SQL {
 
 /**
  * The jobs view: one row per namespace/name over the organization's job instances (of agents
- * not revoked), with the schedules they report, the next expected run, the last run, and over
- * the runs started in the last 7 days the success rate and the p50/p95 duration.
+ * not revoked), with the schedules they report, the next expected run, the last run, over the
+ * runs started in the last 7 days the success rate and the p50/p95 duration, and its health as a
+ * whole and per instance (as the monitoring worker last judged it).
  */
 export async function listJobs(
   database: DatabaseHandle,
@@ -93,10 +102,11 @@ export async function listJobs(
 ): Promise<ListJobsResponse> {
   const filter = instanceFilter(organizationId, query);
   const instances = await database.rows<InstanceRow>(sql`
-    select ji.namespace, ji.name, ji.schedule, ji.timezone, ji.suspended
+    select ji.namespace, ji.name, ji.schedule, ji.timezone, ji.suspended, ji.agent_id,
+      a.name as agent_name, ${shownInstanceHealth()} as health, ji.health_since, ji.warnings
     from job_instances ji join agents a on a.id = ji.agent_id
     where ${filter}
-    order by ji.namespace, ji.name`);
+    order by ji.namespace, ji.name, a.name`);
   if (instances.length === 0) return { items: [] };
 
   const since = new Date(now.getTime() - 7 * dayMs).toISOString();
@@ -164,6 +174,15 @@ export async function listJobs(
       const fire = nextRun(instance.schedule, instance.timezone, now);
       if (fire !== null && (next === null || fire < next)) next = fire;
     }
+    const instanceHealth: JobInstanceHealth[] = group.map((instance) => ({
+      agentId: instance.agent_id,
+      agentName: instance.agent_name,
+      health: instance.health,
+      healthSince: new Date(instance.health_since).toISOString(),
+      warnings: instance.warnings,
+    }));
+    const health = worstHealth(instanceHealth.map((instance) => instance.health));
+    if (query.health !== undefined && health !== query.health) continue;
     const distinct = [...schedules.values()];
     const agreed = distinct.length === 1 ? (distinct[0] as JobSchedule) : null;
     const run = runsByJob.get(key);
@@ -193,6 +212,8 @@ export async function listJobs(
       instances: group.length,
       suspendedInstances,
       suspended: suspendedInstances === group.length,
+      health,
+      instanceHealth,
     });
   }
   return { items };

@@ -1,8 +1,10 @@
-import { RunStatus, type StatsResponse } from '@cronfleet/core/api';
+import { RunStatus, type JobHealth, type StatsResponse } from '@cronfleet/core/api';
 import { sql } from 'drizzle-orm';
 import { agentStatusCondition } from '../agents/agentStatus.js';
 import type { DatabaseHandle } from '../db/database.js';
 import { agents } from '../db/schema.js';
+import { healthByRank, healthRank, shownInstanceHealthRank } from '../monitoring/jobHealthView.js';
+import type { IncidentKind } from '../notifications/notification.js';
 
 const hourMs = 60 * 60 * 1000;
 
@@ -38,8 +40,9 @@ export function emptyHourBuckets(now: Date): StatsResponse['runsPerHour'] {
 }
 
 /**
- * The overview of one organization: agents by status, jobs by health (from the last run that
- * was not skipped), runs by status per hour over the last 24 hours.
+ * The overview of one organization: agents by status, jobs by the outcome of their last run that
+ * was not skipped and by their health as a whole (the monitoring worker's), open incidents by
+ * kind, runs by status per hour over the last 24 hours.
  */
 export async function summarizeStats(
   database: DatabaseHandle,
@@ -77,6 +80,29 @@ export async function summarizeStats(
       limit 1
     ) last on true`);
 
+  const healthRows = await database.rows<{ rank: number; jobs: number }>(sql`
+    select rank, count(*)::int as jobs from (
+      select max(${shownInstanceHealthRank()}) as rank
+      from job_instances ji join agents a on a.id = ji.agent_id
+      where ji.organization_id = ${organizationId} and a.organization_id = ${organizationId}
+        and a.revoked_at is null
+      group by ji.namespace, ji.name) ranked
+    group by rank`);
+  const jobsByHealth = Object.fromEntries(
+    Object.keys(healthRank).map((health) => [health, 0]),
+  ) as Record<JobHealth, number>;
+  for (const row of healthRows) jobsByHealth[healthByRank[Number(row.rank)]!] += Number(row.jobs);
+
+  const incidentRows = await database.rows<{ kind: IncidentKind; open: number }>(sql`
+    select kind, count(*)::int as open from incidents
+    where organization_id = ${organizationId} and resolved_at is null
+    group by kind`);
+  const openIncidents = { missed: 0, failing: 0, overrun: 0, agent_offline: 0, total: 0 };
+  for (const row of incidentRows) {
+    openIncidents[row.kind] += Number(row.open);
+    openIncidents.total += Number(row.open);
+  }
+
   const buckets = emptyHourBuckets(now);
   const firstHour = buckets[0]?.hourStart ?? nowText;
   const firstHourMs = Date.parse(firstHour);
@@ -104,6 +130,8 @@ export async function summarizeStats(
     generatedAt: nowText,
     agents: { online, offline, revoked, total: online + offline + revoked },
     jobs: { healthy, failing, running, neverRun, total: healthy + failing + running + neverRun },
+    jobsByHealth,
+    openIncidents,
     runsPerHour: buckets,
   };
 }

@@ -495,6 +495,32 @@ const jobSummary: JobSummary = {
   instances: 3,
   suspendedInstances: 0,
   suspended: false,
+  health: 'failing',
+  instanceHealth: [
+    {
+      agentId,
+      agentName: 'db-1',
+      health: 'up',
+      healthSince: '2024-04-02T10:00:00.000Z',
+      warnings: [],
+    },
+    {
+      agentId: '5d1c9e2a-7b3f-4e8d-a6c0-2f9b8e7d6c51',
+      agentName: 'db-2',
+      health: 'failing',
+      healthSince: '2024-05-01T06:04:13.000Z',
+      warnings: [],
+    },
+    {
+      agentId: '9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b',
+      agentName: 'db-3',
+      health: 'up',
+      healthSince: '2024-04-02T10:00:00.000Z',
+      warnings: [
+        'monitoring.notify names "dba-oncall", which is no notification channel of this organization; its incidents go to the organization\'s default channels',
+      ],
+    },
+  ],
 };
 
 const listJobsResponse: ListJobsResponse = { items: [jobSummary] };
@@ -520,6 +546,17 @@ const statsResponse: StatsResponse = {
   generatedAt: '2024-05-01T06:10:00.000Z',
   agents: { online: 11, offline: 1, revoked: 2, total: 14 },
   jobs: { healthy: 40, failing: 2, running: 1, neverRun: 3, total: 46 },
+  jobsByHealth: {
+    new: 3,
+    up: 38,
+    missed: 1,
+    failing: 2,
+    overrun: 0,
+    suspended: 1,
+    unknown: 1,
+    silenced: 0,
+  },
+  openIncidents: { missed: 1, failing: 2, overrun: 0, agent_offline: 1, total: 4 },
   runsPerHour,
 };
 

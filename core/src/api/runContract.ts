@@ -113,6 +113,36 @@ export const JobSchedule = z.object({
 export type JobSchedule = z.infer<typeof JobSchedule>;
 
 /**
+ * A job instance's health as the monitoring worker judges it (docs/monitoring.md): `new` (it never
+ * ran), `up`, `missed` (no start within grace of a fire time), `failing` (alertAfter failed runs
+ * in a row), `overrun` (a run past maxRuntime), `suspended`, `unknown` (its agent is offline or
+ * revoked), and `silenced` (a problem whose incidents a silence covers).
+ */
+export const JobHealth = z.enum([
+  'new',
+  'up',
+  'missed',
+  'failing',
+  'overrun',
+  'suspended',
+  'unknown',
+  'silenced',
+]);
+export type JobHealth = z.infer<typeof JobHealth>;
+
+/** One job instance's health: the job on one agent. */
+export const JobInstanceHealth = z.object({
+  agentId: z.string(),
+  agentName: z.string(),
+  health: JobHealth,
+  /** Since when it has had this health (`silenced`: the problem's own). */
+  healthSince: IsoDateTime,
+  /** What the backend found wrong with the instance's settings, e.g. an unknown notify channel. */
+  warnings: z.array(z.string()),
+});
+export type JobInstanceHealth = z.infer<typeof JobInstanceHealth>;
+
+/**
  * One job (namespace/name) across the agents that applied it (their job instances), with its
  * run statistics. Statistics count the runs that started in the last 7 days.
  */
@@ -144,6 +174,13 @@ export const JobSummary = z.object({
   suspendedInstances: z.number().int().min(0),
   /** True when every instance is suspended. */
   suspended: z.boolean(),
+  /**
+   * The job as a whole: the worst of its instances, in the order failing, overrun, missed,
+   * unknown, silenced, up, new, suspended (suspended only when every instance is).
+   */
+  health: JobHealth,
+  /** Each instance's health, by agent name. */
+  instanceHealth: z.array(JobInstanceHealth).min(1),
 });
 export type JobSummary = z.infer<typeof JobSummary>;
 
@@ -152,6 +189,8 @@ export const ListJobsQuery = z.object({
   namespace: Namespace.optional(),
   /** Text searched in the job's namespace and name. */
   q: z.string().min(1).max(200).optional(),
+  /** Only the jobs whose health (as a whole) is this. */
+  health: JobHealth.optional(),
 });
 export type ListJobsQuery = z.infer<typeof ListJobsQuery>;
 
@@ -186,6 +225,16 @@ export const StatsResponse = z.object({
     failing: Count,
     running: Count,
     neverRun: Count,
+    total: Count,
+  }),
+  /** The same jobs by their health as a whole (see JobSummary.health), every health present. */
+  jobsByHealth: z.record(JobHealth, Count),
+  /** Open incidents by kind, and in all. */
+  openIncidents: z.object({
+    missed: Count,
+    failing: Count,
+    overrun: Count,
+    agent_offline: Count,
     total: Count,
   }),
   /** Runs by the hour they started in: 24 hours, oldest first, the last one the current hour. */
