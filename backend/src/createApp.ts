@@ -17,6 +17,8 @@ import {
 } from './http/leanRoutes.js';
 import { jsonBodyParserOf } from './http/mountRoute.js';
 import { requestTracker } from './http/requestLogging.js';
+import { registerIncidentRoutes } from './monitoring/incidentRoutes.js';
+import { registerSilenceRoutes } from './monitoring/silenceRoutes.js';
 import { registerNotificationChannelRoutes } from './notifications/channelRoutes.js';
 import { metricsFor, metricsHandler, observeRequestDuration } from './operations/metrics.js';
 import { readinessHandler } from './operations/readiness.js';
@@ -191,6 +193,8 @@ export function createApp(context: AppContext): Express {
   registerAgentRoutes(app, context);
   registerAuthRoutes(app, context);
   registerNotificationChannelRoutes(app, context);
+  registerIncidentRoutes(app, context);
+  registerSilenceRoutes(app, context);
 
   app.use('/api', (request, response) => {
     response

@@ -34,6 +34,7 @@ describe('apiRoutes', () => {
       'createEnrollmentToken',
       'createNotificationChannel',
       'createOrganization',
+      'createSilence',
       'enroll',
       'login',
       'runJob',

@@ -2,9 +2,11 @@ import { agentAdminRoutes } from './agentAdminRoutes.js';
 import { agentCommandRoutes } from './agentCommandRoutes.js';
 import { defineRoute, type ApiRouteDefinition } from './apiRouteDefinition.js';
 import { authRoutes } from './authRoutes.js';
+import { incidentRoutes } from './incidentRoutes.js';
 import { notificationChannelRoutes } from './notificationChannelRoutes.js';
 import { organizationRoutes } from './organizationRoutes.js';
 import { runQueryRoutes } from './runQueryRoutes.js';
+import { silenceRoutes } from './silenceRoutes.js';
 import {
   EnrollRequest,
   EnrollResponse,
@@ -117,6 +119,8 @@ export const apiRoutes = {
   ...runQueryRoutes,
   ...organizationRoutes,
   ...notificationChannelRoutes,
+  ...incidentRoutes,
+  ...silenceRoutes,
 } as const;
 
 export type ApiRoutes = typeof apiRoutes;

@@ -77,5 +77,31 @@ export {
   UpdateNotificationChannelRequest,
   notificationChannelKinds,
 } from './notificationChannelContract.js';
+export {
+  Incident,
+  IncidentActor,
+  IncidentDetail,
+  IncidentEvent,
+  IncidentEventType,
+  IncidentKind,
+  IncidentPathParams,
+  IncidentStatus,
+  ListIncidentsQuery,
+  ListIncidentsResponse,
+  ResolveIncidentRequest,
+  commentText,
+  incidentKinds,
+} from './incidentContract.js';
+export {
+  CreateSilenceRequest,
+  ListSilencesQuery,
+  ListSilencesResponse,
+  MAX_SILENCE_DAYS,
+  MAX_SILENCE_LABELS,
+  Silence,
+  SilenceMatchers,
+  SilencePathParams,
+  SilenceStatus,
+} from './silenceContract.js';
 export * from './apiRouteDefinition.js';
 export * from './apiRoutes.js';

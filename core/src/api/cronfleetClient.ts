@@ -25,6 +25,13 @@ import type { CheckInBatchRequest, CheckInBatchResponse } from './checkInContrac
 import { ApiErrorBody, apiErrorStatus, toValidationIssues } from './errorContract.js';
 import type { ValidationIssue } from './errorContract.js';
 import { singleLineText } from './fieldContract.js';
+import type {
+  Incident,
+  IncidentDetail,
+  ListIncidentsQuery,
+  ListIncidentsResponse,
+  ResolveIncidentRequest,
+} from './incidentContract.js';
 import type { InventoryRequest, InventoryResponse } from './inventoryContract.js';
 import {
   DEFAULT_RETRY_POLICY,
@@ -42,6 +49,12 @@ import type {
   RunDetail,
   StatsResponse,
 } from './runContract.js';
+import type {
+  CreateSilenceRequest,
+  ListSilencesQuery,
+  ListSilencesResponse,
+  Silence,
+} from './silenceContract.js';
 
 /** Reported before each resend, e.g. to log it. */
 export interface CronfleetRetryEvent {
@@ -108,6 +121,29 @@ export interface CronfleetClient {
   /** The overview: agents by status, jobs by health, runs per hour over 24 hours. */
   getStats(options?: CallOptions): Promise<StatsResponse>;
   listAgents(filter?: ListAgentsFilter, options?: CallOptions): Promise<ListAgentsResponse>;
+  /** Incidents, newest first (filters: status, kind, namespace, job, agent). */
+  listIncidents(
+    filter?: Partial<ListIncidentsQuery>,
+    options?: CallOptions,
+  ): Promise<ListIncidentsResponse>;
+  /** One incident with its timeline. */
+  getIncident(incidentId: string, options?: CallOptions): Promise<IncidentDetail>;
+  /** Acknowledges an open incident: no more re-alerts. */
+  acknowledgeIncident(incidentId: string, options?: CallOptions): Promise<Incident>;
+  /** Resolves an open incident by hand, with an optional comment. */
+  resolveIncident(
+    incidentId: string,
+    body?: ResolveIncidentRequest,
+    options?: CallOptions,
+  ): Promise<Incident>;
+  listSilences(
+    filter?: Partial<ListSilencesQuery>,
+    options?: CallOptions,
+  ): Promise<ListSilencesResponse>;
+  /** Creates a silence. Never retried. */
+  createSilence(body: CreateSilenceRequest, options?: CallOptions): Promise<Silence>;
+  /** Expires a silence now. */
+  expireSilence(silenceId: string, options?: CallOptions): Promise<Silence>;
   /** A client with the same options and another token (e.g. the agent token after enrolling). */
   withToken(token: string): CronfleetClient;
 }
@@ -483,6 +519,19 @@ export function createCronfleetClient(options: CronfleetClientOptions): Cronflee
     getStats: (callOptions) => call(apiRoutes.getStats, {}, callOptions),
     listAgents: (filter, callOptions) =>
       call(apiRoutes.listAgents, { query: filter ?? {} }, callOptions),
+    listIncidents: (filter, callOptions) =>
+      call(apiRoutes.listIncidents, { query: filter ?? {} }, callOptions),
+    getIncident: (incidentId, callOptions) =>
+      call(apiRoutes.getIncident, { params: { incidentId } }, callOptions),
+    acknowledgeIncident: (incidentId, callOptions) =>
+      call(apiRoutes.acknowledgeIncident, { params: { incidentId } }, callOptions),
+    resolveIncident: (incidentId, body, callOptions) =>
+      call(apiRoutes.resolveIncident, { params: { incidentId }, body: body ?? {} }, callOptions),
+    listSilences: (filter, callOptions) =>
+      call(apiRoutes.listSilences, { query: filter ?? {} }, callOptions),
+    createSilence: (body, callOptions) => call(apiRoutes.createSilence, { body }, callOptions),
+    expireSilence: (silenceId, callOptions) =>
+      call(apiRoutes.expireSilence, { params: { silenceId } }, callOptions),
     withToken: (nextToken) => createCronfleetClient({ ...options, token: nextToken }),
   };
 }
