@@ -54,6 +54,12 @@ import {
   TestNotificationChannelResponse,
   UpdateNotificationChannelRequest,
 } from './notificationChannelContract.js';
+import {
+  Incident,
+  IncidentDetail,
+  ListIncidentsResponse,
+  ResolveIncidentRequest,
+} from './incidentContract.js';
 import { InventoryRequest, InventoryResponse } from './inventoryContract.js';
 import {
   JobSummary,
@@ -63,6 +69,7 @@ import {
   RunDetail,
   StatsResponse,
 } from './runContract.js';
+import { CreateSilenceRequest, ListSilencesResponse, Silence } from './silenceContract.js';
 
 const schemaOf: Record<keyof typeof apiExamples, z.ZodType> = {
   enrollRequest: EnrollRequest,
@@ -127,6 +134,16 @@ const schemaOf: Record<keyof typeof apiExamples, z.ZodType> = {
   notificationDelivery: NotificationDelivery,
   listNotificationDeliveriesResponse: ListNotificationDeliveriesResponse,
   testNotificationChannelResponse: TestNotificationChannelResponse,
+  incident: Incident,
+  incidentDetail: IncidentDetail,
+  listIncidentsResponse: ListIncidentsResponse,
+  acknowledgedIncident: Incident,
+  resolveIncidentRequest: ResolveIncidentRequest,
+  resolvedIncident: Incident,
+  createSilenceRequest: CreateSilenceRequest,
+  silence: Silence,
+  listSilencesResponse: ListSilencesResponse,
+  expiredSilence: Silence,
   validationErrorBody: ApiErrorBody,
 };
 

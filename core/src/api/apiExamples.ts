@@ -50,6 +50,12 @@ import type {
   TestNotificationChannelResponse,
   UpdateNotificationChannelRequest,
 } from './notificationChannelContract.js';
+import type {
+  Incident,
+  IncidentDetail,
+  ListIncidentsResponse,
+  ResolveIncidentRequest,
+} from './incidentContract.js';
 import type { InventoryRequest, InventoryResponse } from './inventoryContract.js';
 import type {
   JobSummary,
@@ -60,6 +66,7 @@ import type {
   RunsPerHour,
   StatsResponse,
 } from './runContract.js';
+import type { CreateSilenceRequest, ListSilencesResponse, Silence } from './silenceContract.js';
 
 /**
  * One valid example of each request and response: the documentation and the OpenAPI document
@@ -719,6 +726,95 @@ const testNotificationChannelResponse: TestNotificationChannelResponse = {
   },
 };
 
+const incidentId = '6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+const silenceId = '8c9d0e1f-2a3b-4c5d-9e6f-7a8b9c0d1e2f';
+
+const incident: Incident = {
+  id: incidentId,
+  kind: 'missed',
+  status: 'open',
+  agent: { id: agentId, name: 'db-1' },
+  job: { namespace: 'production', name: 'nightly-db-backup' },
+  openedAt: '2024-05-01T06:10:02.000Z',
+  updatedAt: '2024-05-01T06:10:02.000Z',
+  resolvedAt: null,
+  resolution: null,
+  resolvedBy: null,
+  acknowledgedAt: null,
+  acknowledgedBy: null,
+  silenced: false,
+  silenceId: null,
+  expected: 'a run to start within 10m of each fire time of "0 2 * * *" (America/New_York)',
+  happened: 'no run started for the fire at 2024-05-01 02:00 EDT (06:00 UTC)',
+  occurrences: 1,
+};
+
+const incidentDetail: IncidentDetail = {
+  ...incident,
+  events: [
+    {
+      id: 311,
+      at: '2024-05-01T06:10:02.000Z',
+      type: 'opened',
+      actor: { type: 'system', id: null },
+      message: 'no run started for the fire at 2024-05-01 02:00 EDT (06:00 UTC)',
+    },
+  ],
+};
+
+const listIncidentsResponse: ListIncidentsResponse = {
+  items: [incident],
+  nextCursor: 'WyIxNzE0NTQzODAyMDAwMDAwIiwiNmExYjJjM2QtNGU1Zi00YTZiLThjN2QtOWUwZjFhMmIzYzRkIl0',
+};
+
+const acknowledgedIncident: Incident = {
+  ...incident,
+  updatedAt: '2024-05-01T06:14:40.000Z',
+  acknowledgedAt: '2024-05-01T06:14:40.000Z',
+  acknowledgedBy: { type: 'user', id: operatorUserId, name: 'grace@example.com' },
+};
+
+const resolveIncidentRequest: ResolveIncidentRequest = {
+  comment: 'ran the backup by hand; the disk is cleaned up',
+};
+
+const resolvedIncident: Incident = {
+  ...acknowledgedIncident,
+  status: 'resolved',
+  updatedAt: '2024-05-01T06:31:05.000Z',
+  resolvedAt: '2024-05-01T06:31:05.000Z',
+  resolution: 'resolved by grace@example.com: ran the backup by hand; the disk is cleaned up',
+  resolvedBy: { type: 'user', id: operatorUserId, name: 'grace@example.com' },
+};
+
+const createSilenceRequest: CreateSilenceRequest = {
+  matchers: { namespace: 'production', labels: { team: 'dba' } },
+  startsAt: '2024-05-04T22:00:00Z',
+  endsAt: '2024-05-05T02:00:00Z',
+  comment: 'PostgreSQL 16 upgrade, CHG-1234',
+};
+
+const silence: Silence = {
+  id: silenceId,
+  matchers: { namespace: 'production', labels: { team: 'dba' } },
+  startsAt: '2024-05-04T22:00:00.000Z',
+  endsAt: '2024-05-05T02:00:00.000Z',
+  comment: 'PostgreSQL 16 upgrade, CHG-1234',
+  createdBy: { type: 'user', id: operatorUserId, name: 'grace@example.com' },
+  createdAt: '2024-05-03T15:20:00.000Z',
+  expiredAt: null,
+  status: 'pending',
+};
+
+const listSilencesResponse: ListSilencesResponse = { items: [silence], nextCursor: null };
+
+const expiredSilence: Silence = {
+  ...silence,
+  endsAt: '2024-05-05T00:40:00.000Z',
+  expiredAt: '2024-05-05T00:40:00.000Z',
+  status: 'expired',
+};
+
 const validationErrorBody: ApiErrorBody = {
   error: {
     code: 'validation_failed',
@@ -790,5 +886,15 @@ export const apiExamples = {
   notificationDelivery,
   listNotificationDeliveriesResponse,
   testNotificationChannelResponse,
+  incident,
+  incidentDetail,
+  listIncidentsResponse,
+  acknowledgedIncident,
+  resolveIncidentRequest,
+  resolvedIncident,
+  createSilenceRequest,
+  silence,
+  listSilencesResponse,
+  expiredSilence,
   validationErrorBody,
 } as const;
