@@ -255,10 +255,26 @@ function withValue(body: unknown, path: Path, value: string): unknown {
   return copy;
 }
 
-/** A body with a label whose key is `key`. */
-function withLabelKey(body: unknown, key: string): unknown {
-  const copy = structuredClone(body) as { labels: Record<string, string> };
-  copy.labels = { ...copy.labels, [key]: 'x' };
+/** The label-key fields of a schema (`labels.{key}`, `jobs[].labels.{key}`). */
+function labelKeyFieldsOf(schema: z.ZodType): string[] {
+  return stringFieldsOf(schema).filter((field) => field.endsWith('labels.{key}'));
+}
+
+/** The sample path of the labels object a label-key field names: `jobs[].labels.{key}` → jobs.0.labels. */
+function labelsPathOf(field: string): Path {
+  return field
+    .replace(/\.\{key\}$/, '')
+    .split('.')
+    .flatMap((part) => (part.endsWith('[]') ? [part.slice(0, -2), 0] : [part]));
+}
+
+/** A body with a label whose key is `key`, in the labels object at `path`. */
+function withLabelKey(body: unknown, path: Path, key: string): unknown {
+  const copy = structuredClone(body) as Record<string | number, unknown>;
+  let target: Record<string | number, unknown> = copy;
+  for (const part of path.slice(0, -1)) target = target[part] as Record<string | number, unknown>;
+  const last = path.at(-1) as string | number;
+  target[last] = { ...(target[last] as Record<string, string> | undefined), [key]: 'x' };
   return copy;
 }
 
@@ -315,7 +331,7 @@ describe('hostile strings in every string field of every agent route', () => {
         stringLeavesOf(fullBodies[route.name]?.()).map((path) => fieldName(path)),
       );
       // Label keys are sent by withLabelKey.
-      if (schemaFields.includes('labels.{key}')) sampleFields.add('labels.{key}');
+      for (const field of labelKeyFieldsOf(route.body as z.ZodType)) sampleFields.add(field);
       const missing = schemaFields.filter((field) => !sampleFields.has(field));
       expect(missing).toEqual(setSeparately[route.name] ?? []);
     });
@@ -337,9 +353,9 @@ describe('hostile strings in every string field of every agent route', () => {
           cases.push({ field, body: () => withValue(full(), [field], text) });
         }
       }
-      if (stringFieldsOf(route.body as z.ZodType).includes('labels.{key}')) {
+      for (const field of labelKeyFieldsOf(route.body as z.ZodType)) {
         for (const text of hostileStrings) {
-          cases.push({ field: 'labels.{key}', body: () => withLabelKey(full(), text) });
+          cases.push({ field, body: () => withLabelKey(full(), labelsPathOf(field), text) });
         }
       }
       let index = 0;
