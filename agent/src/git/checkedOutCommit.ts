@@ -31,16 +31,29 @@ export async function checkedOutCommit(checkoutDir: string): Promise<string | un
   }
 }
 
+/**
+ * Whether `id` (an object id) is stored loose in the object store and is a commit: true, false
+ * (another type of object), or undefined (not stored loose; packed, or absent).
+ */
+export async function isLooseCommit(gitDir: string, id: string): Promise<boolean | undefined> {
+  if (!/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(id)) return undefined;
+  const loose = await readFile(path.join(gitDir, 'objects', id.slice(0, 2), id.slice(2))).catch(
+    () => undefined,
+  );
+  if (loose === undefined) return undefined;
+  // A loose object is zlib data that starts "<type> <size>\0": a commit's, and readable.
+  try {
+    return inflateSync(loose).subarray(0, 7).toString('latin1') === 'commit ';
+  } catch {
+    return false;
+  }
+}
+
 /** Whether the object store holds `id` as a loose commit or in a pack's index. */
 async function isStoredCommit(gitDir: string, id: string): Promise<boolean> {
   const objects = path.join(gitDir, 'objects');
-  const loose = await readFile(path.join(objects, id.slice(0, 2), id.slice(2))).catch(
-    () => undefined,
-  );
-  if (loose !== undefined) {
-    // A loose object is zlib data that starts "<type> <size>\0": a commit's, and readable.
-    return inflateSync(loose).subarray(0, 7).toString('latin1') === 'commit ';
-  }
+  const loose = await isLooseCommit(gitDir, id);
+  if (loose !== undefined) return loose;
   const packs = await readdir(path.join(objects, 'pack')).catch(() => [] as string[]);
   const wanted = Buffer.from(id, 'hex');
   for (const name of packs) {

@@ -13,7 +13,7 @@ import path from 'node:path';
 
 import type { Logger } from 'pino';
 
-import { checkedOutCommit } from './checkedOutCommit.js';
+import { checkedOutCommit, isLooseCommit } from './checkedOutCommit.js';
 import { GitCommandFailure, runGit, type GitCommandContext } from './gitCommandRunner.js';
 import {
   gitConfigArguments,
@@ -480,7 +480,13 @@ export class GitRepository {
       // FETCH_HEAD names what the fetch brought (git-fetch(1) documents it for scripts): when it
       // is the commit already checked out, the target ref is that commit and needs no rev-parse.
       // An annotated tag's FETCH_HEAD is the tag object, never equal: rev-parse peels it.
-      if (previous !== undefined && (await fetchedObject(dir)) === previous) return previous;
+      const fetched = await fetchedObject(dir);
+      if (previous !== undefined && fetched === previous) return previous;
+      // A commit stored loose is what rev-parse would answer (a tag object, or a packed object
+      // whose type the pack index does not tell, is left to it).
+      if (fetched !== undefined && (await isLooseCommit(path.join(dir, '.git'), fetched))) {
+        return fetched;
+      }
     } catch (error) {
       if (
         !(this.ref.kind === 'commit' && error instanceof GitSyncError) ||

@@ -289,7 +289,12 @@ export class Reconciler {
     // (loading first would hold back each git command that the fetch starts).
     let loadPlanning =
       options.expectPlanning === true || status.lastSyncAt === null
-        ? () => planning().catch(() => undefined)
+        ? () => {
+            planning()
+              // Time-zone data loads on first use (tens of milliseconds): meanwhile too.
+              .then(() => new Intl.DateTimeFormat('en-US', { timeZone: 'UTC' }).format(0))
+              .catch(() => undefined);
+          }
         : () => undefined;
     const whileFetching = () => {
       loadPlanning();
