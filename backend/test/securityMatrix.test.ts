@@ -14,7 +14,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../src/auth/passwordHash.js';
-import { memberships, users } from '../src/db/schema.js';
+import { incidentEvents, incidents, memberships, users } from '../src/db/schema.js';
 import { call, enrollBody, type Answer } from './agentTestCalls.js';
 import { seedAgent, seedEnrollmentToken, seedOrganization, seedUser } from './seed.js';
 import { startTestApp, type TestApp } from './testApp.js';
@@ -78,6 +78,8 @@ interface Fixture {
   apiTokenA: string;
   channelA: string;
   spareChannelA: string;
+  incidentA: string;
+  silenceA: string;
   dualB: string;
   dualEmail: string;
   /** Everything of A that must never appear in an answer to B. */
@@ -223,6 +225,24 @@ const samples: { [Name in ApiRouteName]: RouteSample } = {
     params: () => ({ channelId: fixture.channelA }),
     query: { limit: '50' },
   },
+  listIncidents: { query: { limit: '50' } },
+  getIncident: { params: () => ({ incidentId: fixture.incidentA }) },
+  // A's one incident: acknowledged once, resolved once (both left to the last test).
+  acknowledgeIncident: { params: () => ({ incidentId: fixture.incidentA }), destructive: true },
+  resolveIncident: {
+    params: () => ({ incidentId: fixture.incidentA }),
+    body: () => ({ comment: 'matrix' }),
+    destructive: true,
+  },
+  listSilences: { query: { limit: '50' } },
+  createSilence: {
+    body: (caller) => ({
+      matchers: { namespace: caller === 'adminB' || caller === 'dualB' ? 'beta-ns' : namespaceA },
+      endsAt: new Date(Date.now() + 86_400_000).toISOString(),
+      comment: 'matrix maintenance',
+    }),
+  },
+  expireSilence: { params: () => ({ silenceId: fixture.silenceA }), destructive: true },
 };
 
 const userCallers = new Set<CallerName>([
@@ -320,12 +340,14 @@ async function okAs(caller: CallerName, method: string, path: string, body?: unk
 
 /** A's state that no refused call may change. */
 async function snapshotOfA() {
-  const [users, agents, tokens, enrollmentTokens, run] = await Promise.all([
+  const [users, agents, tokens, enrollmentTokens, run, incident, silences] = await Promise.all([
     okAs('adminA', 'GET', '/api/v1/users'),
     okAs('adminA', 'GET', `/api/v1/agents/${fixture.agentA}`),
     okAs('adminA', 'GET', '/api/v1/tokens?all=true&includeRevoked=true'),
     okAs('adminA', 'GET', '/api/v1/enrollment-tokens?limit=200'),
     okAs('adminA', 'GET', `/api/v1/runs/${fixture.runA}`),
+    okAs('adminA', 'GET', `/api/v1/incidents/${fixture.incidentA}`),
+    okAs('adminA', 'GET', '/api/v1/silences?limit=200'),
   ]);
   const stripVolatile = (value: Record<string, unknown>) =>
     JSON.parse(
@@ -350,6 +372,8 @@ async function snapshotOfA() {
       .map((token) => `${token.id}:${token.revokedAt}`)
       .sort(),
     run,
+    incident,
+    silence: (silences.items as { id: string }[]).filter((item) => item.id === fixture.silenceA),
   };
 }
 
@@ -443,6 +467,37 @@ beforeAll(async () => {
     config: { webhookUrl: 'https://hooks.slack.com/services/TALPHA/BALPHA/alphasecret' },
   });
   fixture.spareChannelA = spareChannel.id as string;
+  // An open incident of A's job, as the monitoring worker writes one (its worker is not running
+  // here), and a silence of A's namespace made through the API.
+  const openedAt = new Date(Date.now() - 60_000);
+  const [incident] = await database.db
+    .insert(incidents)
+    .values({
+      organizationId: fixture.organizationA,
+      kind: 'missed',
+      agentId: agentA.agentId,
+      namespace: namespaceA,
+      name: jobA,
+      openedAt,
+      updatedAt: openedAt,
+      expected: 'alpha backup every night',
+      happened: 'no run started for the alpha fire',
+    })
+    .returning();
+  fixture.incidentA = incident!.id;
+  await database.db.insert(incidentEvents).values({
+    incidentId: fixture.incidentA,
+    at: openedAt,
+    type: 'opened',
+    actorType: 'system',
+    message: 'no run started for the alpha fire',
+  });
+  const silence = await okAs('operatorA', 'POST', apiRoutes.createSilence.path, {
+    matchers: { namespace: namespaceA, labels: { team: 'alpha' } },
+    endsAt: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+    comment: 'alpha maintenance window',
+  });
+  fixture.silenceA = silence.id as string;
 
   fixture.secretsOfA = [
     fixture.organizationA,
@@ -459,6 +514,8 @@ beforeAll(async () => {
     fixture.apiTokenA,
     fixture.channelA,
     fixture.spareChannelA,
+    fixture.incidentA,
+    fixture.silenceA,
     'TALPHA/BALPHA/alphasecret',
     alphaSigningSecret,
     (apiToken.apiToken as { tokenPrefix: string }).tokenPrefix,
@@ -522,8 +579,14 @@ describe('security matrix', () => {
 
   it('lets only the routes of this list be left for the end', () => {
     expect(deferred.map(({ route, caller }) => `${route.name}:${caller}`).sort()).toEqual([
+      'acknowledgeIncident:adminA',
+      'acknowledgeIncident:operatorA',
       'deleteNotificationChannel:adminA',
+      'expireSilence:adminA',
+      'expireSilence:operatorA',
       'removeUser:adminA',
+      'resolveIncident:adminA',
+      'resolveIncident:operatorA',
       'revokeAgent:adminA',
       'revokeAgent:operatorA',
       'revokeApiToken:adminA',
@@ -557,6 +620,8 @@ describe('security matrix', () => {
       [apiRoutes.listJobs, { q: 'alpha' }],
       [apiRoutes.listAgents, { q: 'alpha' }],
       [apiRoutes.listAgents, { label: 'team=alpha' }],
+      [apiRoutes.listIncidents, { agent: fixture.agentA }],
+      [apiRoutes.listIncidents, { namespace: namespaceA, job: jobA }],
     ];
     for (const [route, query] of queries) {
       const answer = await send(route, 'adminB', samples[route.name], { query });
@@ -568,6 +633,12 @@ describe('security matrix', () => {
       query: { q: 'alpha backup' },
     });
     expect(asA.body.items.map((run: { runId: string }) => run.runId)).toEqual([fixture.runA]);
+    const incidentsOfA = await send(apiRoutes.listIncidents, 'viewerA', samples.listIncidents, {
+      query: { namespace: namespaceA, job: jobA },
+    });
+    expect(incidentsOfA.body.items.map((item: { id: string }) => item.id)).toEqual([
+      fixture.incidentA,
+    ]);
   });
 
   it("counts only B's agents in B's stats", async () => {
@@ -645,6 +716,20 @@ describe('security matrix', () => {
     expect(refused.status).toBe(401);
     expect(refused.body.error.message).toContain(apiExamples.revokeAgentRequest.reason);
 
+    // An incident is acknowledged once and resolved once; a silence expires once.
+    const acknowledged = await send(apiRoutes.acknowledgeIncident, 'operatorA');
+    expect(acknowledged.status, JSON.stringify(acknowledged.body)).toBe(200);
+    expect(acknowledged.body.acknowledgedBy.id).toBe(fixture.operatorA);
+    expect((await send(apiRoutes.acknowledgeIncident, 'adminA')).status).toBe(409);
+    const resolved = await send(apiRoutes.resolveIncident, 'operatorA');
+    expect(resolved.status, JSON.stringify(resolved.body)).toBe(200);
+    expect(resolved.body.status).toBe('resolved');
+    expect((await send(apiRoutes.resolveIncident, 'adminA')).status).toBe(409);
+    const expired = await send(apiRoutes.expireSilence, 'operatorA');
+    expect(expired.status, JSON.stringify(expired.body)).toBe(200);
+    expect(expired.body.status).toBe('expired');
+    expect((await send(apiRoutes.expireSilence, 'adminA')).status).toBe(409);
+
     const deleteChannel = await send(apiRoutes.deleteNotificationChannel, 'adminA');
     expect(deleteChannel.status).toBe(200);
     expect(deleteChannel.body.name).toBe('alpha-spare');
@@ -682,9 +767,11 @@ describe('filter parameters', () => {
       'listApiTokens',
       'listAudit',
       'listEnrollmentTokens',
+      'listIncidents',
       'listJobs',
       'listNotificationDeliveries',
       'listRuns',
+      'listSilences',
     ]);
   });
 
