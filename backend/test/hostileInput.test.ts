@@ -277,6 +277,35 @@ describe('wrongly typed JSON', () => {
       },
       paths: ['checkIns[0].runId', 'checkIns[1].status', 'checkIns[2].attempt', 'checkIns[3].kind'],
     },
+    {
+      what: 'a silence with wrongly typed matchers, times and comment',
+      method: 'POST',
+      path: () => apiRoutes.createSilence.path,
+      token: () => adminToken,
+      raw: () =>
+        JSON.stringify({
+          matchers: { namespace: 7, labels: ['team=dba'], agentId: 'db-1' },
+          startsAt: 1714500000,
+          endsAt: 'tomorrow',
+          comment: ['maintenance'],
+        }),
+      paths: [
+        'matchers.namespace',
+        'matchers.labels',
+        'matchers.agentId',
+        'startsAt',
+        'endsAt',
+        'comment',
+      ],
+    },
+    {
+      what: "an object for a resolved incident's comment",
+      method: 'POST',
+      path: () => `/api/v1/incidents/${agentId}/resolve`,
+      token: () => adminToken,
+      raw: () => '{"comment": {"text": "fixed"}, "status": "resolved"}',
+      paths: ['comment', '(root)'],
+    },
   ];
 
   for (const testCase of cases) {
