@@ -31,7 +31,12 @@ export const BenchConfig = z.object({
   /** Skip `tsc -p tsconfig.build.json` of core and backend (when dist is known to be current). */
   skipBuild: z.boolean().default(false),
   /** Run only these measurements (e.g. `--only=a,b`); default all. */
-  only: z.array(z.enum(['a', 'b', 'b@500', 'c', 'd', 'e'])).optional(),
+  only: z.array(z.enum(['a', 'b', 'b@500', 'c', 'd', 'e', 'm'])).optional(),
+  /** (m): agents, job instances per agent, instances due in (m1), missed fires awaited in (m2). */
+  monitorAgents: z.coerce.number().int().min(1).max(10_000).default(100),
+  monitorInstancesPerAgent: z.coerce.number().int().min(1).max(10_000).default(1000),
+  monitorDue: z.coerce.number().int().min(100).max(100_000).default(1000),
+  monitorDetections: z.coerce.number().int().min(0).max(10).default(2),
   /** Extra Node flags for the backend server process, e.g. `--cpu-prof --cpu-prof-dir=prof`. */
   serverNodeArgs: z
     .string()
@@ -40,12 +45,14 @@ export const BenchConfig = z.object({
 });
 export type BenchConfig = z.infer<typeof BenchConfig>;
 
-const usage = `Usage: npm run bench -w backend [-- --skip-build] [-- --only=a,b,b@500,c,d,e]
+const usage = `Usage: npm run bench -w backend [-- --skip-build] [-- --only=a,b,b@500,c,d,e,m]
 
 Environment: DATABASE_URL (a PostgreSQL server; default postgres://postgres@127.0.0.1:5432/test),
 BENCH_DURATION_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_ROUNDS (3), BENCH_CONNECTIONS (10),
 BENCH_HISTORY_RUNS (1000000), BENCH_AGENTS (1000), BENCH_BATCH_SIZE (100),
-BENCH_SERVER_NODE_ARGS (extra Node flags for the backend, e.g. --cpu-prof).`;
+BENCH_SERVER_NODE_ARGS (extra Node flags for the backend, e.g. --cpu-prof); for the monitoring
+worker (m): BENCH_MONITOR_AGENTS (100), BENCH_MONITOR_INSTANCES_PER_AGENT (1000),
+BENCH_MONITOR_DUE (1000), BENCH_MONITOR_DETECTIONS (2).`;
 
 export function loadBenchConfig(
   environment: NodeJS.ProcessEnv = process.env,
@@ -64,6 +71,10 @@ export function loadBenchConfig(
       agents: environment.BENCH_AGENTS,
       batchSize: environment.BENCH_BATCH_SIZE,
       serverNodeArgs: environment.BENCH_SERVER_NODE_ARGS,
+      monitorAgents: environment.BENCH_MONITOR_AGENTS,
+      monitorInstancesPerAgent: environment.BENCH_MONITOR_INSTANCES_PER_AGENT,
+      monitorDue: environment.BENCH_MONITOR_DUE,
+      monitorDetections: environment.BENCH_MONITOR_DETECTIONS,
     },
     argv,
   );

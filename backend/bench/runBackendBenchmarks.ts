@@ -9,7 +9,8 @@
  * 3. The backend (`node dist/main.js serve`) in its own process, workers off, LOG_LEVEL=warn:
  *    (b) one check-in per request, at max throughput and at a fixed 500 req/s; (c) 100 check-ins
  *    per request; (d) a runs-list page of one job; (e) agent heartbeats.
- * 4. Print the table, the targets with pass/miss, (b)/(a); drop the database.
+ * 4. (m) the monitoring worker on a database of its own (bench/monitorBenchmark.ts).
+ * 5. Print the table, the targets with pass/miss, (b)/(a); drop the databases.
  *
  * Exit 0 when every measurement ran without a failed request, whether or not the targets were
  * met (it is a measurement); 1 when a request failed, a measurement could not run, or an
@@ -41,6 +42,11 @@ import {
 } from './benchmarkReport.js';
 import { agentTokenRotation, checkInBatchBody, heartbeatBody } from './benchRequests.js';
 import { runLoad, type LoadSpec } from './loadRun.js';
+import {
+  formatMonitorReport,
+  runMonitorBenchmark,
+  type MonitorBenchResult,
+} from './monitorBenchmark.js';
 import { startServerProcess, type ServerProcess } from './serverProcess.js';
 
 const backendDir = fileURLToPath(new URL('..', import.meta.url));
@@ -324,6 +330,24 @@ function backendPlan(state: RunState, server: ServerProcess): Planned[] {
   return plan;
 }
 
+/** (m): the monitoring worker, on a fresh database of its own (dropped after). */
+async function monitorMeasurement(config: BenchConfig): Promise<MonitorBenchResult | undefined> {
+  if (config.only !== undefined && !config.only.includes('m')) return undefined;
+  const database = await createBenchDatabase(config.databaseUrl);
+  try {
+    say(`(m) monitoring worker: database ${database.name}, load average ${loadAverage()}`);
+    return await runMonitorBenchmark(database.handle, {
+      agents: config.monitorAgents,
+      instancesPerAgent: config.monitorInstancesPerAgent,
+      due: config.monitorDue,
+      detections: config.monitorDetections,
+      say,
+    });
+  } finally {
+    await database.drop();
+  }
+}
+
 async function main(): Promise<number> {
   const config = loadBenchConfig();
   say(
@@ -400,8 +424,16 @@ async function main(): Promise<number> {
       }
     }
 
+    const monitor = await monitorMeasurement(config);
+
     say('');
     say(formatReport(state.measurements));
+    if (monitor !== undefined) {
+      say('');
+      say('Monitoring worker (its own database):');
+      say(formatMonitorReport(monitor, config.monitorDue));
+      state.integrityProblems.push(...monitor.problems);
+    }
     const busiest = Math.max(0, ...state.measurements.map((m) => m.loadAverage ?? 0));
     if (busiest > os.cpus().length) {
       say(

@@ -309,6 +309,12 @@ export const jobInstances = pgTable(
     judgedThrough: timestampTz('judged_through').notNull().defaultNow(),
     /** When the worker next looks at this instance; a tick reads only the rows due. */
     nextCheckAt: timestampTz('next_check_at').notNull().defaultNow(),
+    /**
+     * A run of this instance failed since the worker last looked: its recent outcomes are read
+     * then (otherwise only while a failing incident is open), so a look for a fire time alone
+     * does not read run history.
+     */
+    runsChanged: boolean('runs_changed').notNull().default(false),
   },
   (table) => [
     primaryKey({ columns: [table.agentId, table.namespace, table.name] }),

@@ -54,6 +54,11 @@ export interface InstanceFacts {
   starts: readonly ScheduledStart[];
   /** The latest finished runs (not skipped), newest first; at least max(alertAfter, recoverAfter) when there are that many. */
   outcomes: readonly RunOutcome[];
+  /**
+   * Whether `outcomes` were read: they are not when no run failed since the last look and no
+   * failing incident is open, and then failing is left as it is.
+   */
+  outcomesRead: boolean;
   /** The oldest start among the runs still running past maxRuntime; null when none is. */
   overrunSince: Date | null;
   /** Has any run of this instance ever been recorded. */
@@ -84,8 +89,10 @@ export interface InstanceVerdict {
 
 export interface VerdictOptions {
   now: Date;
-  /** How soon an instance with a problem, or whose fires wait for the agent's watermark, is looked at again. */
+  /** How soon an instance with a problem is looked at again (a success may have ended it). */
   pollMs: number;
+  /** How soon an instance whose due fires wait for its agent's watermark is looked at again. */
+  watermarkWaitMs: number;
   /** How soon an instance that nothing will change is looked at again (suspended, offline agent, @reboot). */
   idleMs: number;
   /** Fires judged per look at most; more are judged by the next look, at once. */
@@ -119,6 +126,7 @@ function later(a: Date, b: Date): Date {
 export function judgeInstance(facts: InstanceFacts, options: VerdictOptions): InstanceVerdict {
   const { now } = options;
   const poll = new Date(now.getTime() + options.pollMs);
+  const watermarkWait = new Date(now.getTime() + options.watermarkWaitMs);
   const idle = new Date(now.getTime() + options.idleMs);
   const transitions: Transition[] = [];
 
@@ -208,14 +216,14 @@ export function judgeInstance(facts: InstanceFacts, options: VerdictOptions): In
       const next = nextFireTime(facts.schedule, facts.timezone, judgedThrough);
       if (next !== null) {
         const due = new Date(next.getTime() + facts.graceMs);
-        // Due but not yet judgeable: the watermark lags; look again soon.
-        nextCheckAt = due.getTime() <= now.getTime() ? poll : due;
+        // Due but not yet judgeable: the watermark lags; look again at the next pass or so.
+        nextCheckAt = due.getTime() <= now.getTime() ? watermarkWait : due;
       }
     }
   }
 
   // Failing and recovering, over the runs that count.
-  const counted = countedOutcomes(facts.outcomes, facts.retryLimit);
+  const counted = facts.outcomesRead ? countedOutcomes(facts.outcomes, facts.retryLimit) : [];
   const newest = counted.slice(0, facts.alertAfter);
   const streakLength = counted.findIndex((run) => !failures.has(run.status));
   const streak = counted.slice(0, streakLength === -1 ? counted.length : streakLength);

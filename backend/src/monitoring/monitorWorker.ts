@@ -60,8 +60,13 @@ export interface MonitorTiming {
   intervalMs: number;
   /** A gap between passes longer than this: the backend (every replica) was down. */
   outageMs: number;
-  /** How soon an instance with a problem, or waiting for its agent's watermark, is looked at again. */
+  /** How soon an instance with a problem is looked at again (a success may have ended it). */
   pollMs: number;
+  /**
+   * How soon an instance whose due fires wait for its agent's watermark is looked at again: the
+   * agent heartbeats just after each fire time + grace of its jobs, so this is about one pass.
+   */
+  watermarkWaitMs: number;
   /** How soon an instance that nothing will change is looked at again. */
   idleMs: number;
   /** Agent heartbeats missed before it is offline. */
@@ -74,6 +79,7 @@ export const defaultMonitorTiming: MonitorTiming = {
   intervalMs: 5_000,
   outageMs: 120_000,
   pollMs: 15_000,
+  watermarkWaitMs: 5_000,
   idleMs: 3_600_000,
   offlineAfterIntervals: 3,
   fireLimit: 100,
@@ -109,6 +115,7 @@ interface DueRow {
   overrun_since_ms: number | null;
   open_incidents: Record<string, { id: string; occurrences: number }>;
   manually_resolved_ms: number | null;
+  runs_changed: boolean;
 }
 
 interface StartRow {
@@ -272,12 +279,13 @@ async function markChangedInstancesDue(
 ): Promise<void> {
   const from = new Date(runsScannedThrough.getTime() - failureScanOverlapMs);
   await db.execute(sql`
-    update job_instances j set next_check_at = ${at(now)}
+    update job_instances j set next_check_at = least(j.next_check_at, ${at(now)}), runs_changed = true
     from (select distinct organization_id, agent_id, namespace, name from runs
       where status in ('failed', 'timed_out', 'lost')
         and updated_at > ${at(from)} and updated_at <= ${at(now)}) f
     where j.agent_id = f.agent_id and j.namespace = f.namespace and j.name = f.name
-      and j.organization_id = f.organization_id and j.next_check_at > ${at(now)}`);
+      and j.organization_id = f.organization_id
+      and (j.next_check_at > ${at(now)} or not j.runs_changed)`);
   await db.execute(sql`
     update monitor_clock set runs_scanned_through = greatest(runs_scanned_through, ${at(now)})
     where id = 1`);
@@ -309,6 +317,7 @@ async function judgeDueBatch(
     select j.organization_id, j.agent_id, a.name as agent_name, j.namespace, j.name, j.schedule,
       j.timezone, j.suspended, j.grace_seconds, j.max_runtime_seconds, j.alert_after,
       j.recover_after, j.retry_limit, j.realert_every_seconds, j.notify, j.labels, j.health,
+      j.runs_changed,
       ${epochMs(sql`j.judged_through`)} as judged_through_ms,
       ${epochMs(sql`a.delivered_through`)} as watermark_ms,
       (a.revoked_at is not null or exists (select 1 from incidents o where o.agent_id = a.id
@@ -335,6 +344,9 @@ async function judgeDueBatch(
   );
   if (due.length === 0) return 0;
 
+  // Run history is read only where it can change a verdict: a run failed since the last look,
+  // or a failing incident is open (a success may end it).
+  const needOutcomes = (row: DueRow) => row.runs_changed || 'failing' in row.open_incidents;
   const keys = JSON.stringify(
     due.map((row, i) => ({
       i,
@@ -343,7 +355,7 @@ async function judgeDueBatch(
       namespace: row.namespace,
       name: row.name,
       after_ms: row.judged_through_ms,
-      k: Math.max(row.alert_after, row.recover_after),
+      k: needOutcomes(row) ? Math.max(row.alert_after, row.recover_after) : 0,
     })),
   );
   const keyColumns = sql`jsonb_to_recordset(${keys}::jsonb) as d(i int, organization_id uuid,
@@ -374,6 +386,7 @@ async function judgeDueBatch(
         and r.status in ('succeeded', 'failed', 'timed_out', 'lost')
       order by r.started_at desc, r.id desc
       limit d.k) o
+    where d.k > 0
     order by d.i`,
   );
   const startsOf = new Map<number, StartRow[]>();
@@ -413,6 +426,7 @@ async function judgeDueBatch(
         startedAt: new Date(start.started_ms),
       })),
       outcomes: outcomesOf.get(i) ?? [],
+      outcomesRead: needOutcomes(row),
       overrunSince: row.overrun_since_ms === null ? null : new Date(row.overrun_since_ms),
       everRan: row.ever_ran,
       manuallyResolvedAt:
@@ -422,6 +436,7 @@ async function judgeDueBatch(
     const verdict = judgeInstance(facts, {
       now,
       pollMs: timing.pollMs,
+      watermarkWaitMs: timing.watermarkWaitMs,
       idleMs: timing.idleMs,
       fireLimit: timing.fireLimit,
     });
@@ -450,7 +465,8 @@ async function judgeDueBatch(
       health = u.health::job_health,
       health_since = case when j.health = u.health::job_health then j.health_since else ${at(now)} end,
       judged_through = to_timestamp(u.judged_ms / 1000),
-      next_check_at = to_timestamp(u.next_ms / 1000)
+      next_check_at = to_timestamp(u.next_ms / 1000),
+      runs_changed = false
     from jsonb_to_recordset(${rows}::jsonb) as u(agent_id uuid, namespace text, name text,
       health text, judged_ms float8, next_ms float8)
     where j.agent_id = u.agent_id and j.namespace = u.namespace and j.name = u.name`);

@@ -29,6 +29,7 @@ const timing: MonitorTiming = {
   intervalMs: 5_000,
   outageMs: 45 * 60_000,
   pollMs: 15_000,
+  watermarkWaitMs: 5_000,
   idleMs: 3_600_000,
   offlineAfterIntervals: 3,
   fireLimit: 100,
