@@ -84,6 +84,11 @@ const tagDescriptions: Record<string, string> = {
     'Organizations the caller belongs to: list, create (the caller becomes its admin), rename.',
   audit: "The organization's audit log: who did what, when and from where (admins).",
   stats: 'Overview figures for the dashboard.',
+  incidents:
+    'Incidents the monitoring worker opens (missed, failing, overrun, agent offline), their timeline, acknowledge and resolve.',
+  silences: 'Maintenance windows: incidents they match are recorded as silenced and notify nobody.',
+  'notification-channels':
+    'Where incidents are sent (webhook, Slack, email, PagerDuty, Teams), a test send, and every delivery attempt.',
   operations: 'Probes, metrics and this document.',
 };
 

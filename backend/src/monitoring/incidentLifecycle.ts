@@ -281,8 +281,8 @@ export async function updateIncident(
 
 /**
  * Resolves an open incident (compare-and-set: a second resolve, by another replica or a person,
- * changes nothing and answers false). Notifies its channels unless it was silenced or its job is
- * suspended.
+ * changes nothing and answers false). Notifies its channels unless it was silenced, a silence
+ * covers it now, or its job is suspended.
  */
 export async function resolveIncident(
   db: Database,
@@ -303,12 +303,23 @@ export async function resolveIncident(
       resolvedByType: actor.type === 'system' ? null : actor.type,
       resolvedById: actor.id,
     })
-    .where(and(eq(incidents.id, incidentId), isNull(incidents.resolvedAt)))
+    .where(
+      and(
+        eq(incidents.id, incidentId),
+        eq(incidents.organizationId, subject.organizationId),
+        isNull(incidents.resolvedAt),
+      ),
+    )
     .returning();
   if (incident === undefined) return false;
   await addEvent(db, incident.id, at, 'resolved', actor, resolution);
   await audit(db, subject.organizationId, actor, 'incident.resolve', incident.id, { resolution });
-  if (incident.silenceId === null && subject.job?.suspended !== true) {
+  // A silenced incident, a suspended job's, or one a silence covers now notifies nobody.
+  if (
+    incident.silenceId === null &&
+    subject.job?.suspended !== true &&
+    (await matchingSilence(db, subject, at)) === null
+  ) {
     await notify(db, context, subject, incident, 'incident.resolved', 'resolved', at, undefined);
   }
   return true;

@@ -56,15 +56,17 @@ function howItEnded(run: RunOutcome): string {
   }
 }
 
-function missed(fires: Date[], facts: InstanceFacts): IncidentFacts {
+/** `before`: fires already missed in this incident (an update counts them all). */
+function missed(fires: Date[], facts: InstanceFacts, before: number): IncidentFacts {
   const last = fires.at(-1)!;
+  const total = before + fires.length;
   return {
     expected: `a run to start within ${durationText(facts.graceMs)} of each fire time of "${facts.schedule}" (${facts.timezone})`,
     happened:
-      fires.length === 1
+      total === 1
         ? `no run started for the fire at ${zonedTime(last, facts.timezone)}`
-        : `no run started for ${fires.length} fires, the last at ${zonedTime(last, facts.timezone)}`,
-    occurrences: fires.length,
+        : `no run started for ${total} fires in a row, the last at ${zonedTime(last, facts.timezone)}`,
+    occurrences: total,
   };
 }
 
@@ -90,10 +92,15 @@ function overrun(since: Date, facts: InstanceFacts): IncidentFacts {
 export type RaisingTransition = Extract<Transition, { change: 'open' | 'update' }>;
 
 export const describeFacts = {
-  forTransition(transition: RaisingTransition, facts: InstanceFacts): IncidentFacts {
+  /** `occurrencesSoFar`: what the open incident counted already (0 when it opens). */
+  forTransition(
+    transition: RaisingTransition,
+    facts: InstanceFacts,
+    occurrencesSoFar = 0,
+  ): IncidentFacts {
     switch (transition.kind) {
       case 'missed':
-        return missed(transition.fires, facts);
+        return missed(transition.fires, facts, occurrencesSoFar);
       case 'failing':
         return failing(transition.streak, facts);
       case 'overrun':

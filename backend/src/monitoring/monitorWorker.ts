@@ -495,20 +495,14 @@ async function applyTransition(
     }
     case 'update': {
       if (open === undefined) return;
-      const wording = describeFacts.forTransition(transition, facts);
-      if (transition.kind === 'failing' && wording.occurrences <= open.occurrences) return;
-      await updateIncident(
-        tx,
-        open.id,
-        {
-          ...wording,
-          occurrences:
-            transition.kind === 'missed'
-              ? open.occurrences + wording.occurrences
-              : wording.occurrences,
-        },
-        now,
+      // Missed fires add up; a failure streak is counted whole each time.
+      const wording = describeFacts.forTransition(
+        transition,
+        facts,
+        transition.kind === 'missed' ? open.occurrences : 0,
       );
+      if (transition.kind === 'failing' && wording.occurrences <= open.occurrences) return;
+      await updateIncident(tx, open.id, wording, now);
       return;
     }
     case 'resolve': {

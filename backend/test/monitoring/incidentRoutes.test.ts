@@ -328,7 +328,7 @@ describe('incident routes', () => {
       job: { namespace: 'monitoring', name: 'timeline' },
       openedAt: after(t0, 7).toISOString(),
       occurrences: 3,
-      happened: 'no run started for 2 fires, the last at 2026-02-04 00:15 UTC',
+      happened: 'no run started for 3 fires in a row, the last at 2026-02-04 00:15 UTC',
       resolvedBy: null,
     });
     expect(detail.events.map((event) => event.type)).toEqual(['opened', 'updated', 'resolved']);
