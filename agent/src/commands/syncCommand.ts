@@ -167,15 +167,25 @@ async function tickInChild(context: CommandContext): Promise<TickSummary> {
 
 /**
  * The link to the backend, or null when none is configured or enrolled. The API client and the
- * spool's sender are loaded only then: an agent without a backend never pays for them.
+ * spool's sender are loaded only then: an agent without a backend never pays for them. The
+ * daemon's link (`judgeFires`) also heartbeats just after each installed job's fire time + grace
+ * (judgementTimes.ts), so the backend judges a missed run within seconds; `sync --once` does not.
  */
-async function connect(options: AgentLinkOptions): Promise<AgentLink | null> {
+async function connect(
+  options: AgentLinkOptions,
+  { judgeFires = false }: { judgeFires?: boolean } = {},
+): Promise<AgentLink | null> {
   if (options.config.backendUrl === undefined) {
     const record = await readEnrollmentRecord(options.config.stateDir);
     if (record?.backendUrl === undefined) return null;
   }
   const { createAgentLink } = await import('../control/agentLink.js');
-  return createAgentLink(options);
+  if (!judgeFires) return createAgentLink(options);
+  const { InstalledJudgementTimes } = await import('../control/judgementTimes.js');
+  return createAgentLink({
+    ...options,
+    judgementTimes: new InstalledJudgementTimes(options.store, { logger: options.logger }),
+  });
 }
 
 const loadSpoolSender = async () => (await import('../spool/spoolSender.js')).SpoolSender;
@@ -316,13 +326,18 @@ export const syncCommand: Command = async (context) => {
   let wake: (() => void) | undefined;
   let revoked: string | undefined;
   const reaping = reaper.run(controller.signal);
-  const link = await connect({
-    config: context.config,
-    store: runtime.store,
-    logger: context.logger,
-    runningRunIds: () => reaper.runningRunIds(),
-    deliveredThrough: () => senderRef.current?.deliveredThrough(),
-  });
+  const link = await connect(
+    {
+      config: context.config,
+      store: runtime.store,
+      logger: context.logger,
+      runningRunIds: () => reaper.runningRunIds(),
+      deliveredThrough: () => senderRef.current?.deliveredThrough(),
+      // Before a judgement heartbeat: drain the spool now, so its watermark passes F + grace.
+      requestDelivery: () => senderRef.current?.notify(),
+    },
+    { judgeFires: true },
+  );
   // The spool's sender: every check-in the wrappers recorded, to the backend, in batches.
   const sender =
     link === null

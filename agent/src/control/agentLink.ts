@@ -17,6 +17,11 @@ import {
   repositoryReference,
 } from './agentReports.js';
 import { agentVersion } from './agentVersion.js';
+import {
+  judgementSettleMs,
+  nextHeartbeatWait,
+  type JudgementTimeSource,
+} from './judgementTimes.js';
 import { agentTokenFile, readAgentToken, readEnrollmentRecord } from './enrollmentRecord.js';
 import {
   defaultHeartbeatTiming,
@@ -100,8 +105,40 @@ export interface AgentLinkOptions {
   acceptsCommands?: boolean;
   /** The spool sender's watermark (SpoolSender.deliveredThrough), for every heartbeat. */
   deliveredThrough?: () => Date | undefined;
+  /**
+   * The installed jobs' judgement instants (fire time + grace + 1 s, judgementTimes.ts): the
+   * loop also sends a heartbeat at each, so the backend judges a fire at its next pass instead of
+   * up to one interval later. Absent: interval heartbeats only (`sync --once`).
+   */
+  judgementTimes?: JudgementTimeSource;
+  /**
+   * Asks the spool sender to drain now (SpoolSender.notify), before a judgement heartbeat: the
+   * watermark that heartbeat carries must have passed the fire time + grace to be of use.
+   */
+  requestDelivery?: () => void;
+  /** The shortest time between two heartbeats that a judgement instant brings forward; 5 s. */
+  minHeartbeatSpacingMs?: number;
+  /** How long a judgement heartbeat waits for the watermark to pass fire time + grace; 3 s. */
+  watermarkWaitMs?: number;
+  /** The loop's clock and sleep (tests travel in time); default: Date.now and a timer. */
+  clock?: HeartbeatClock;
   onEvent?: (event: AgentLinkEvent) => void;
 }
+
+/** What the heartbeat loop reads the time from and waits with. */
+export interface HeartbeatClock {
+  now(): number;
+  /** Resolves after `ms`; rejects when `signal` aborts. */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+const systemClock: HeartbeatClock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) => sleep(ms, undefined, { signal }),
+};
+
+/** How often a judgement heartbeat looks at the watermark while it waits for it. */
+const watermarkPollMs = 50;
 
 /** The revocation reason in the backend's 401 message, else the whole message. */
 export function revocationReason(serverMessage: string): string {
@@ -121,6 +158,7 @@ export class AgentLink {
   readonly #timing: HeartbeatTiming;
   readonly #random: () => number;
   readonly #logger: Logger;
+  readonly #clock: HeartbeatClock;
   #intervalMs = defaultIntervalMs;
   #inventoryDirty = true;
   #revokedReason: string | null = null;
@@ -136,6 +174,7 @@ export class AgentLink {
     this.#options = options;
     this.#timing = { ...defaultHeartbeatTiming, ...options.timing };
     this.#random = options.random ?? Math.random;
+    this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger.child({ backend: backendUrl, agentId });
     this.#client = createCronfleetClient({
       baseUrl: backendUrl,
@@ -167,9 +206,13 @@ export class AgentLink {
     return this.#revokedReason;
   }
 
-  /** Makes the loop send the inventory after its next successful heartbeat. */
+  /**
+   * The installed jobs changed: the loop sends the inventory after its next successful heartbeat
+   * and reads the jobs' judgement instants again.
+   */
   markInventoryDirty(): void {
     this.#inventoryDirty = true;
+    this.#options.judgementTimes?.invalidate();
   }
 
   #emit(event: AgentLinkEvent): void {
@@ -224,9 +267,16 @@ export class AgentLink {
   /**
    * Sends the inventory (installed jobs from the state directory, plus unmanaged entries).
    * Never throws: a failure is returned, logged, and leaves the inventory dirty so the loop
-   * sends it again after its next successful heartbeat. Reports run one at a time.
+   * sends it again after its next successful heartbeat. Reports run one at a time. Call it when
+   * the installed jobs changed (it also makes the loop read their judgement instants again).
    */
   reportInventory(signal?: AbortSignal): Promise<InventoryReport> {
+    this.markInventoryDirty();
+    return this.#queueInventory(signal);
+  }
+
+  /** Sends the inventory after the reports already queued (the loop's resend of a dirty one). */
+  #queueInventory(signal: AbortSignal | undefined): Promise<InventoryReport> {
     this.#inventoryDirty = true;
     const report = this.#inventoryChain.then(() => this.#sendInventory(signal));
     this.#inventoryChain = report.then(
@@ -314,15 +364,24 @@ export class AgentLink {
 
   /**
    * Sends heartbeats until `signal` aborts or the backend refuses the token: at once, then every
-   * interval (the backend's, ± jitter), after failures with exponential backoff. Sends the
-   * inventory after a heartbeat whenever it is dirty. Never throws for a failed call.
+   * interval (the backend's, ± jitter), after failures with exponential backoff. With judgement
+   * times, also at the next judgement instant when it comes before the interval ends, but never
+   * closer than the minimum spacing to the previous heartbeat; before such a heartbeat the spool
+   * is asked to drain, and the heartbeat waits (briefly) for its watermark to pass the fire time
+   * + grace. Sends the inventory after a heartbeat whenever it is dirty. Never throws for a
+   * failed call.
    */
   async startHeartbeats(options: HeartbeatLoopOptions): Promise<HeartbeatLoopEnd> {
     const { signal } = options;
     let failures = 0;
+    /** The judgement instant the coming heartbeat is for, if it was brought forward for one. */
+    let judgementAtMs: number | undefined;
     while (!signal.aborted) {
       let waitMs: number;
+      let forJudgementAtMs: number | undefined;
       try {
+        if (judgementAtMs !== undefined) await this.#awaitWatermark(judgementAtMs, signal);
+        const sentAtMs = this.#clock.now();
         const response = await this.heartbeat(signal);
         if (failures > 0) {
           this.#logger.info({ failures }, 'the backend answers heartbeats again');
@@ -335,16 +394,26 @@ export class AgentLink {
         });
         if (response.commands.length > 0) this.#dispatch(options, response.commands);
         if (this.#inventoryDirty) {
-          const report = await this.reportInventory(signal);
+          const report = await this.#queueInventory(signal);
           if (!report.sent && report.revoked) {
             throw new AgentRevokedError(this.#revokedReason ?? report.message);
           }
         }
-        waitMs = jitteredDelayMs(
+        const intervalWaitMs = jitteredDelayMs(
           this.#timing.intervalOverrideMs ?? this.#intervalMs,
           this.#timing.jitter,
           this.#random,
         );
+        const nextJudgementMs = await this.#nextJudgementMs(sentAtMs);
+        const wait = nextHeartbeatWait({
+          nowMs: this.#clock.now(),
+          intervalWaitMs,
+          sentAtMs,
+          judgementAtMs: nextJudgementMs,
+          minSpacingMs: this.#options.minHeartbeatSpacingMs ?? 5_000,
+        });
+        waitMs = wait.waitMs;
+        if (wait.forJudgement) forJudgementAtMs = nextJudgementMs;
       } catch (error) {
         if (signal.aborted) break;
         if (error instanceof AgentRevokedError) {
@@ -359,13 +428,50 @@ export class AgentLink {
         );
         this.#emit({ type: 'heartbeat-failed', failures, retryInMs: waitMs, message });
       }
+      judgementAtMs = forJudgementAtMs;
       try {
-        await sleep(waitMs, undefined, { signal });
+        await this.#clock.sleep(waitMs, signal);
       } catch {
         break;
       }
     }
     return { reason: 'stopped' };
+  }
+
+  /**
+   * The first judgement instant after the heartbeat that started at `sentAtMs` (that heartbeat
+   * covered every earlier one), or undefined: none, or the jobs could not be read (logged; the
+   * interval goes on).
+   */
+  async #nextJudgementMs(sentAtMs: number): Promise<number | undefined> {
+    const source = this.#options.judgementTimes;
+    if (source === undefined) return undefined;
+    try {
+      return (await source.nextAfter(new Date(sentAtMs)))?.getTime();
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'could not compute the next judgement instant');
+      return undefined;
+    }
+  }
+
+  /**
+   * Before a judgement heartbeat: asks the spool to drain, then waits, at most `watermarkWaitMs`,
+   * until its watermark passes the fire time + grace the heartbeat is for. A watermark that stays
+   * behind (a backlog, an unreachable backend) only means the backend judges later.
+   */
+  async #awaitWatermark(judgementAtMs: number, signal: AbortSignal): Promise<void> {
+    const { requestDelivery, deliveredThrough } = this.#options;
+    if (requestDelivery === undefined || deliveredThrough === undefined) return;
+    requestDelivery();
+    const needed = judgementAtMs - judgementSettleMs;
+    const deadline = this.#clock.now() + (this.#options.watermarkWaitMs ?? 3_000);
+    for (;;) {
+      const through = deliveredThrough();
+      if (through === undefined || through.getTime() >= needed) return;
+      const left = deadline - this.#clock.now();
+      if (left <= 0) return;
+      await this.#clock.sleep(Math.min(watermarkPollMs, left), signal);
+    }
   }
 
   #dispatch(options: HeartbeatLoopOptions, commands: AgentCommand[]): void {
