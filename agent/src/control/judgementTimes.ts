@@ -268,7 +268,7 @@ export function nextHeartbeatWait(input: {
   const { nowMs, intervalWaitMs, sentAtMs, judgementAtMs, minSpacingMs } = input;
   if (judgementAtMs === undefined) return { waitMs: intervalWaitMs, forJudgement: false };
   const judgementWaitMs = Math.max(0, Math.max(judgementAtMs, sentAtMs + minSpacingMs) - nowMs);
-  return judgementWaitMs < intervalWaitMs
+  return judgementWaitMs <= intervalWaitMs
     ? { waitMs: judgementWaitMs, forJudgement: true }
     : { waitMs: intervalWaitMs, forJudgement: false };
 }
