@@ -456,14 +456,16 @@ export class AgentLink {
 
   /**
    * Before a judgement heartbeat: asks the spool to drain, then waits, at most `watermarkWaitMs`,
-   * until its watermark passes the fire time + grace the heartbeat is for. A watermark that stays
+   * until its watermark passes the fire time + grace of every instant the heartbeat serves. A watermark that stays
    * behind (a backlog, an unreachable backend) only means the backend judges later.
    */
   async #awaitWatermark(judgementAtMs: number, signal: AbortSignal): Promise<void> {
     const { requestDelivery, deliveredThrough } = this.#options;
     if (requestDelivery === undefined || deliveredThrough === undefined) return;
     requestDelivery();
-    const needed = judgementAtMs - judgementSettleMs;
+    // Kept back by the spacing, the heartbeat also serves the instants up to now: the drain asked
+    // for now, not an older one, is what covers them.
+    const needed = Math.max(judgementAtMs, this.#clock.now()) - judgementSettleMs;
     const deadline = this.#clock.now() + (this.#options.watermarkWaitMs ?? 3_000);
     for (;;) {
       const through = deliveredThrough();
