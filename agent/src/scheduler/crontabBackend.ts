@@ -101,7 +101,21 @@ export class CrontabBackend implements SchedulerBackend {
     this.#cronTimeZone = options.cronTimeZone ?? systemTimeZone();
   }
 
+  /**
+   * The text rendered for each job object: the planner renders every desired job, and apply()
+   * gets the same objects back, so a first apply of 1,000 jobs renders each once, not twice.
+   */
+  readonly #renderedTexts = new WeakMap<ScheduledJob, string>();
+
   render(job: ScheduledJob): string {
+    const known = this.#renderedTexts.get(job);
+    if (known !== undefined) return known;
+    const text = this.#renderText(job);
+    this.#renderedTexts.set(job, text);
+    return text;
+  }
+
+  #renderText(job: ScheduledJob): string {
     assertJobIdentity(job);
     assertCronTimeZone(job, this.#cronTimeZone);
     if (job.user !== undefined && job.user !== this.#crontabUser) {
