@@ -18,7 +18,7 @@
 //   (nothing outside them is read or written; with --once nothing fires), which leaves the code
 //   cache of what a tick runs (git, load, plan, apply) next to the bundle.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -61,7 +61,21 @@ await build({
   // (worker threads), which the agent never uses. simple-git, for `plan --repo DIR` alone, stays.
   external: ['simple-git'],
   define: { 'import.meta.url': 'importMetaUrl' },
+  // The CommonJS wrapper is part of the file: the loader compiles the file's text as it is read,
+  // rather than a copy joined to a wrapper (2.6 MB more in the young generation).
+  banner: { js: '(function (exports, require, module, __filename, __dirname, importMetaUrl) {' },
+  footer: { js: '\n})' },
 });
+// esbuild writes code in ASCII but keeps comments as they are: one "—" makes V8 hold the whole
+// script as UTF-16, twice the bytes. Each non-ASCII character left (in comments) is escaped.
+const script = readFileSync('dist/bundle/main.cjs', 'utf8');
+writeFileSync(
+  'dist/bundle/main.cjs',
+  script.replace(
+    /[^\x00-\x7f]/g,
+    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  ),
+);
 
 const examples = path.resolve('../manifests-example');
 if (existsSync(examples)) {

@@ -5,7 +5,8 @@ import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 
 /**
- * Loads a CommonJS bundle (scripts/bundle.mjs: dist/bundle/main.cjs) through V8's code cache, the
+ * Loads a CommonJS bundle written as one function expression (scripts/bundle.mjs:
+ * dist/bundle/main.cjs) through V8's code cache, the
  * one Node 20 offers (it has no module.enableCompileCache): a `sync --once` is a process of its
  * own, and compiling the agent's code was most of what a tick with nothing to do cost it, and a
  * fifth of a first apply.
@@ -34,11 +35,9 @@ export function loadCachedBundle(file: string): CachedBundle {
   } catch {
     cachedData = undefined;
   }
-  // The CommonJS wrapper, plus what the bundle's `import.meta.url` became (esbuild's define).
-  const script = new vm.Script(
-    `(function (exports, require, module, __filename, __dirname, importMetaUrl) {${source}\n})`,
-    { filename: file, cachedData },
-  );
+  // The file is a function expression (the build wrote the wrapper into it): CommonJS's
+  // parameters, plus what the bundle's `import.meta.url` became (esbuild's define).
+  const script = new vm.Script(source, { filename: file, cachedData });
   const module = { exports: {} as Record<string, unknown> };
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
   wrapper.call(
