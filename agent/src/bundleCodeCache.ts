@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -25,7 +26,10 @@ export interface CachedBundle {
 }
 
 export function loadCachedBundle(file: string): CachedBundle {
-  const source = readFileSync(file, 'utf8');
+  // The build writes the bundle in ASCII (scripts/bundle.mjs): read as Latin-1 it is the same
+  // text, made without UTF-8 decoding (a third of what reading 2.6 MB cost).
+  const bytes = readFileSync(file);
+  const source = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
   const stats = statSync(file);
   const key = `${process.version}-${process.arch}-${stats.size}-${Math.trunc(stats.mtimeMs)}`;
   const cacheFile = path.join(path.dirname(file), `.${path.basename(file)}.${key}.cache`);
