@@ -356,10 +356,11 @@ async function judgeDueBatch(
       name: row.name,
       after_ms: row.judged_through_ms,
       k: needOutcomes(row) ? Math.max(row.alert_after, row.recover_after) : 0,
+      retry_limit: row.retry_limit,
     })),
   );
   const keyColumns = sql`jsonb_to_recordset(${keys}::jsonb) as d(i int, organization_id uuid,
-    agent_id uuid, namespace text, name text, after_ms float8, k int)`;
+    agent_id uuid, namespace text, name text, after_ms float8, k int, retry_limit int)`;
   const starts = await queryRows<StartRow>(
     tx,
     sql`
@@ -384,6 +385,8 @@ async function judgeDueBatch(
       where r.organization_id = d.organization_id and r.namespace = d.namespace
         and r.name = d.name and r.agent_id = d.agent_id
         and r.status in ('succeeded', 'failed', 'timed_out', 'lost')
+        -- The runs that count (instanceVerdict.countedOutcomes): not an attempt a retry follows.
+        and (r.status in ('succeeded', 'lost') or r.attempt > d.retry_limit)
       order by r.started_at desc, r.id desc
       limit d.k) o
     where d.k > 0

@@ -155,9 +155,11 @@ describe('monitoring worker', () => {
     attempt = 1,
   ) {
     const runId = randomUUID();
+    // A retry starts 5 s after the attempt before it.
+    const startAt = fire.getTime() + 1000 + (attempt - 1) * 5000;
     await checkIns(agent, [
-      { ...started(name, fire, new Date(fire.getTime() + 1000), runId), attempt },
-      { ...finished(runId, name, status, new Date(fire.getTime() + 2000)), attempt },
+      { ...started(name, fire, new Date(startAt), runId), attempt },
+      { ...finished(runId, name, status, new Date(startAt + 1000)), attempt },
     ]);
   }
 
@@ -278,7 +280,8 @@ describe('monitoring worker', () => {
     await pass(new Date(fire(1).getTime() + 90_000));
     expect(await incidentsOf(agent.agentId)).toEqual([]);
 
-    // Fire 2 fails too: two in a row.
+    // Fire 2 fails too, retried as well: two runs in a row failed.
+    await ran(agent, 'flaky', fire(2), 'failed', 1);
     await ran(agent, 'flaky', fire(2), 'failed', 2);
     await heartbeat(agent, new Date(fire(2).getTime() + 90_000));
     await pass(new Date(fire(2).getTime() + 90_000));
