@@ -166,7 +166,25 @@ describe('npm start', () => {
       'demo/hello',
       'demo/short-sleep',
     ]);
-  }, 150_000);
+
+    // The monitoring worker opens a failing incident for always-fails (alertAfter: 2, each run
+    // retried once) within 3 minutes of the start, and nothing else is in trouble.
+    let incidents: { kind: string; job: { namespace: string; name: string } | null }[] = [];
+    while (Date.now() - startedAt < 180_000) {
+      const answer = await getJson(`${url}/api/v1/incidents?status=open`, token);
+      expect(answer.status).toBe(200);
+      incidents = answer.body.items as typeof incidents;
+      if (incidents.some((incident) => incident.kind === 'failing')) break;
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
+    expect(incidents).toEqual([
+      expect.objectContaining({
+        kind: 'failing',
+        job: { namespace: 'demo', name: 'always-fails' },
+      }),
+    ]);
+    expect(Date.now() - startedAt).toBeLessThan(180_000);
+  }, 240_000);
 
   it('keeps the demo agent working when someone enrolls another agent on the same host', async () => {
     const { url } = started!;
