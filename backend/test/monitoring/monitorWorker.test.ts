@@ -438,6 +438,39 @@ describe('monitoring worker', () => {
     expect(await healthOf(agent.agentId, 'paused')).toBe('suspended');
   });
 
+  it('answers an inventory that names an unknown channel with a warning, and keeps it on the instance', async () => {
+    await app.database.rows(sql`insert into notification_channels (organization_id, name, kind)
+      values (${organizationId}, 'dba-pager', 'pagerduty') on conflict do nothing`);
+    const agent = await seedAgent(app.database, organizationId, { name: 'warned' });
+    const notifying = (notify: string[]) =>
+      job('notifying', { monitoring: { ...job('x').monitoring, notify } });
+    const answer = await call(app, 'PUT', '/api/v1/agents/inventory', agent.token, {
+      revision,
+      jobs: [notifying(['dba-pager', 'dba-oncall']), job('plain')],
+      unmanaged: [],
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body.warnings).toEqual([
+      {
+        namespace: 'monitoring',
+        name: 'notifying',
+        message:
+          'monitoring.notify names "dba-oncall", which is no notification channel of this organization; its incidents go to the other channels named',
+      },
+    ]);
+    const [row] = await app.database.rows<{ warnings: string[] }>(
+      sql`select warnings from job_instances where agent_id = ${agent.agentId} and name = 'notifying'`,
+    );
+    expect(row!.warnings).toHaveLength(1);
+    // Fixed in the next inventory: the warning goes.
+    const fixed = await call(app, 'PUT', '/api/v1/agents/inventory', agent.token, {
+      revision,
+      jobs: [notifying(['dba-pager']), job('plain')],
+      unmanaged: [],
+    });
+    expect(fixed.body.warnings).toEqual([]);
+  });
+
   // Issue 12 §2: no alert across the 2026 transitions of three zones, for fixed-time and
   // wildcard jobs, when the agent starts exactly what the core evaluator says.
   // In the order of the calendar: the worker's clock only moves forward.
