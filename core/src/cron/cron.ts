@@ -28,4 +28,5 @@ export {
   type OffsetSegment,
   type ZoneOffsets,
 } from './zonedTime.js';
+export { daylightSavingNote } from './daylightSavingNote.js';
 export { describeCron } from './describeCron.js';
