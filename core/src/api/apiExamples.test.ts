@@ -17,6 +17,8 @@ import {
 } from './agentContract.js';
 import { AgentCommandReceipt, RunJobRequest, RunJobResponse } from './agentCommandContract.js';
 import { apiExamples } from './apiExamples.js';
+import { JobDetail } from './jobDetailContract.js';
+import { LiveEventStream, parseLiveEvent } from './liveEventContract.js';
 import { apiRoutes } from './apiRoutes.js';
 import {
   AddUserRequest,
@@ -144,6 +146,8 @@ const schemaOf: Record<keyof typeof apiExamples, z.ZodType> = {
   silence: Silence,
   listSilencesResponse: ListSilencesResponse,
   expiredSilence: Silence,
+  jobDetail: JobDetail,
+  liveEventStream: LiveEventStream,
   validationErrorBody: ApiErrorBody,
 };
 
@@ -167,6 +171,21 @@ describe('apiExamples', () => {
         // Add the example to apiExamples.ts and its schema to schemaOf above.
         expect(missing, `${route.name} has no example of its ${missing.join(' and ')}`).toEqual([]);
       });
+    }
+  });
+
+  it('shows a live events stream whose messages parse with their schemas', () => {
+    const messages = apiExamples.liveEventStream
+      .split('\n\n')
+      .filter((block) => block.startsWith('id:'));
+    expect(messages).toHaveLength(2);
+    for (const block of messages) {
+      const field = (name: string) =>
+        block
+          .split('\n')
+          .find((line) => line.startsWith(`${name}: `))
+          ?.slice(name.length + 2) ?? '';
+      expect(parseLiveEvent(field('id'), field('event'), field('data'))).not.toBeNull();
     }
   });
 

@@ -56,6 +56,8 @@ import type {
   ListIncidentsResponse,
   ResolveIncidentRequest,
 } from './incidentContract.js';
+import type { JobDetail } from './jobDetailContract.js';
+import type { LiveEventStream } from './liveEventContract.js';
 import type { InventoryRequest, InventoryResponse } from './inventoryContract.js';
 import type {
   JobSummary,
@@ -787,6 +789,79 @@ const resolvedIncident: Incident = {
   resolvedBy: { type: 'user', id: operatorUserId, name: 'grace@example.com' },
 };
 
+/** The nightly backup on db-1: the fires around the spring-forward day of 2024 in New York. */
+const jobDetail: JobDetail = {
+  ...jobSummary,
+  instances: 1,
+  health: 'up',
+  schedules: [{ ...(jobSummary.schedules[0] as JobSummary['schedules'][number]), instances: 1 }],
+  instanceHealth: [jobSummary.instanceHealth[0] as JobSummary['instanceHealth'][number]],
+  instanceDetails: [
+    {
+      agent: { id: agentId, name: 'db-1', status: 'online' },
+      schedule: '30 2 * * *',
+      scheduleDescription: 'At 02:30 every day',
+      timezone: 'America/New_York',
+      suspended: false,
+      sourcePath: 'production/backups.yaml',
+      revision: 'a3f9c2e1d4b5a6978c0d1e2f3a4b5c6d7e8f9a0b',
+      health: 'up',
+      healthSince: '2024-04-02T10:00:00.000Z',
+      warnings: [],
+      monitoring: {
+        graceSeconds: 600,
+        maxRuntimeSeconds: 10_800,
+        alertAfter: 2,
+        recoverAfter: 1,
+        realertEverySeconds: null,
+        notify: ['dba-oncall'],
+      },
+    },
+  ],
+  nextFireTimes: [
+    {
+      at: '2024-03-09T07:30:00.000Z',
+      schedule: '30 2 * * *',
+      timezone: 'America/New_York',
+      instances: 1,
+      daylightSavingNote: null,
+    },
+    {
+      at: '2024-03-10T07:00:00.000Z',
+      schedule: '30 2 * * *',
+      timezone: 'America/New_York',
+      instances: 1,
+      daylightSavingNote:
+        'clocks go forward 1 h in America/New_York at 02:00 EST: 02:00–02:59 does not exist, a job due then runs at 03:00 EDT',
+    },
+    {
+      at: '2024-03-11T06:30:00.000Z',
+      schedule: '30 2 * * *',
+      timezone: 'America/New_York',
+      instances: 1,
+      daylightSavingNote: null,
+    },
+  ],
+  openIncidents: [incident],
+};
+
+/** A stretch of the live events stream (GET /api/v1/events): what a client reads. */
+const liveEventStream: LiveEventStream = [
+  'retry: 5000',
+  '',
+  'id: k3x9q1.41',
+  'event: run',
+  `data: {"runId":"${runId}","namespace":"production","name":"nightly-db-backup","agentId":"${agentId}","status":"running","startedAt":"2024-05-01T06:00:00.412Z","finishedAt":null}`,
+  '',
+  ': keep-alive',
+  '',
+  'id: k3x9q1.42',
+  'event: incident',
+  `data: {"id":"${incidentId}","action":"opened","kind":"missed","status":"open","acknowledged":false,"job":{"namespace":"production","name":"nightly-db-backup"},"agent":{"id":"${agentId}","name":"db-1"}}`,
+  '',
+  '',
+].join('\n');
+
 const createSilenceRequest: CreateSilenceRequest = {
   matchers: { namespace: 'production', labels: { team: 'dba' } },
   startsAt: '2024-05-04T22:00:00Z',
@@ -896,5 +971,7 @@ export const apiExamples = {
   silence,
   listSilencesResponse,
   expiredSilence,
+  jobDetail,
+  liveEventStream,
   validationErrorBody,
 } as const;

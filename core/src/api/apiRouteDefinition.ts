@@ -37,6 +37,12 @@ export interface ApiRouteDefinition {
   readonly summary: string;
   /** The status of a successful answer. */
   readonly successStatus: number;
+  /**
+   * The media type of a successful answer when it is not JSON: `text/event-stream` for a stream
+   * of Server-Sent Events (the typed client does not call such a route; `response` then
+   * describes the stream's text).
+   */
+  readonly responseContentType?: 'text/event-stream';
   readonly params?: z.ZodType;
   readonly query?: z.ZodType;
   readonly body?: z.ZodType;

@@ -3,6 +3,7 @@ import { agentCommandRoutes } from './agentCommandRoutes.js';
 import { defineRoute, type ApiRouteDefinition } from './apiRouteDefinition.js';
 import { authRoutes } from './authRoutes.js';
 import { incidentRoutes } from './incidentRoutes.js';
+import { liveEventRoutes } from './liveEventRoutes.js';
 import { notificationChannelRoutes } from './notificationChannelRoutes.js';
 import { organizationRoutes } from './organizationRoutes.js';
 import { runQueryRoutes } from './runQueryRoutes.js';
@@ -121,6 +122,7 @@ export const apiRoutes = {
   ...notificationChannelRoutes,
   ...incidentRoutes,
   ...silenceRoutes,
+  ...liveEventRoutes,
 } as const;
 
 export type ApiRoutes = typeof apiRoutes;

@@ -103,5 +103,24 @@ export {
   SilencePathParams,
   SilenceStatus,
 } from './silenceContract.js';
+export {
+  JobDetail,
+  JobFireTime,
+  JobInstanceDetail,
+  JobPathParams,
+} from './jobDetailContract.js';
+export {
+  AgentLiveEvent,
+  IncidentLiveAction,
+  IncidentLiveEvent,
+  LiveEventStream,
+  RefetchLiveEvent,
+  RunLiveEvent,
+  liveEventNames,
+  liveEventSchemas,
+  parseLiveEvent,
+  type LiveEvent,
+  type LiveEventName,
+} from './liveEventContract.js';
 export * from './apiRouteDefinition.js';
 export * from './apiRoutes.js';

@@ -41,6 +41,7 @@ import {
   retryDelayMs,
 } from './retryPolicy.js';
 import type { RetryPolicy } from './retryPolicy.js';
+import type { JobDetail } from './jobDetailContract.js';
 import type {
   ListJobsQuery,
   ListJobsResponse,
@@ -118,6 +119,14 @@ export interface CronfleetClient {
   getRun(runId: string, options?: CallOptions): Promise<RunDetail>;
   /** The jobs view: one row per namespace/name across agents. */
   listJobs(filter?: Partial<ListJobsQuery>, options?: CallOptions): Promise<ListJobsResponse>;
+  /** One job: instances with their agents, the next 10 fire times, open incidents. */
+  getJob(namespace: string, name: string, options?: CallOptions): Promise<JobDetail>;
+  /**
+   * The URL of the live events stream (`GET /api/v1/events`, Server-Sent Events): open it with
+   * an EventSource (the session cookie) or fetch (a bearer token), and check each message with
+   * parseLiveEvent. The client itself does not call it: it answers JSON only.
+   */
+  readonly liveEventsUrl: string;
   /** The overview: agents by status, jobs by health, runs per hour over 24 hours. */
   getStats(options?: CallOptions): Promise<StatsResponse>;
   listAgents(filter?: ListAgentsFilter, options?: CallOptions): Promise<ListAgentsResponse>;
@@ -516,6 +525,9 @@ export function createCronfleetClient(options: CronfleetClientOptions): Cronflee
     getRun: (runId, callOptions) => call(apiRoutes.getRun, { params: { runId } }, callOptions),
     listJobs: (filter, callOptions) =>
       call(apiRoutes.listJobs, { query: filter ?? {} }, callOptions),
+    getJob: (namespace, name, callOptions) =>
+      call(apiRoutes.getJob, { params: { namespace, name } }, callOptions),
+    liveEventsUrl: `${baseUrl}${apiRoutes.streamEvents.path}`,
     getStats: (callOptions) => call(apiRoutes.getStats, {}, callOptions),
     listAgents: (filter, callOptions) =>
       call(apiRoutes.listAgents, { query: filter ?? {} }, callOptions),
