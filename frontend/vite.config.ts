@@ -10,6 +10,10 @@ export default defineConfig({
   build: { outDir: 'dist', emptyOutDir: true },
   test: {
     name: 'frontend',
-    include: ['src/**/*.test.{ts,tsx}'],
+    include: ['src/**/*.test.{ts,tsx}', 'test/**/*.test.ts'],
+    // The browser tests build the dashboard, start the backend and drive chromium: on a busy
+    // 2-core machine a page can take seconds. No assertion depends on speed.
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
   },
 });

@@ -1,0 +1,43 @@
+import { createBrowserRouter, type RouteObject } from 'react-router';
+import { AppLayout } from './layout/AppLayout.js';
+import { RequireSession } from './layout/RequireSession.js';
+import { JobsPage } from './pages/JobsPage.js';
+import { NotFoundPage } from './pages/NotFoundPage.js';
+import { OverviewPage } from './pages/OverviewPage.js';
+import { RunPage } from './pages/RunPage.js';
+import { RunsPage } from './pages/RunsPage.js';
+import { SignInPage } from './pages/SignInPage.js';
+
+/**
+ * The dashboard's pages. A page's entry in `navigation` is added with the page, so the menu never
+ * links to one that does not exist (agents, incidents, silences and settings come next: add the
+ * route under the layout and its entry here).
+ */
+export const navigation: readonly { path: string; label: string }[] = [
+  { path: '/', label: 'Overview' },
+  { path: '/jobs', label: 'Jobs' },
+  { path: '/runs', label: 'Runs' },
+];
+
+export const dashboardRoutes: RouteObject[] = [
+  { path: '/sign-in', element: <SignInPage /> },
+  {
+    path: '/',
+    element: (
+      <RequireSession>
+        <AppLayout />
+      </RequireSession>
+    ),
+    children: [
+      { index: true, element: <OverviewPage /> },
+      { path: 'jobs', element: <JobsPage /> },
+      { path: 'runs', element: <RunsPage /> },
+      { path: 'runs/:runId', element: <RunPage /> },
+      { path: '*', element: <NotFoundPage /> },
+    ],
+  },
+];
+
+export function createDashboardRouter() {
+  return createBrowserRouter(dashboardRoutes);
+}

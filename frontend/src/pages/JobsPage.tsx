@@ -1,0 +1,290 @@
+import { JobHealth, type JobSummary } from '@cronfleet/core/contract';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { useWindowVirtualizer } from '@tanstack/react-virtual';
+import { useLayoutEffect, useRef, useState, type FormEvent } from 'react';
+import { Link, useSearchParams } from 'react-router';
+import { callApi } from '../api/apiCall.js';
+import { refreshIntervalMs } from '../api/queryClient.js';
+import { ErrorMessage } from '../components/ErrorMessage.js';
+import { HealthBadge, RunStatusBadge } from '../components/StatusBadges.js';
+import { TimeText } from '../components/TimeText.js';
+import { durationText, percentText } from '../format/durationText.js';
+import { usePageTitle } from './usePageTitle.js';
+
+/**
+ * Every job (namespace/name) with its health, schedule, next and last run and 7-day figures. The
+ * filters live in the URL (`?namespace=&health=&q=`), so a filtered view can be shared and the
+ * Back button restores it. Only the rows on screen are in the DOM, so 10,000 jobs scroll freely.
+ */
+const rowHeight = 64;
+const columns = [
+  'Job',
+  'Health',
+  'Schedule',
+  'Next run',
+  'Last run',
+  'Success 7 d',
+  'p50 / p95',
+  'Instances',
+];
+
+function readFilters(params: URLSearchParams) {
+  const health = params.get('health');
+  return {
+    namespace: params.get('namespace') ?? '',
+    q: params.get('q') ?? '',
+    health: JobHealth.safeParse(health).success ? (health as JobHealth) : '',
+  };
+}
+
+export function JobsPage() {
+  usePageTitle('Jobs');
+  const [searchParams, setSearchParams] = useSearchParams();
+  const filters = readFilters(searchParams);
+  const jobs = useQuery({
+    queryKey: ['jobs', filters],
+    queryFn: ({ signal }) =>
+      callApi(
+        'listJobs',
+        {
+          query: {
+            namespace: filters.namespace || undefined,
+            q: filters.q || undefined,
+            health: filters.health || undefined,
+          },
+        },
+        signal,
+      ),
+    placeholderData: keepPreviousData,
+    refetchInterval: refreshIntervalMs.jobs,
+  });
+
+  return (
+    <>
+      <div className="page-head">
+        <h1>Jobs</h1>
+        {jobs.data === undefined ? null : (
+          <p className="muted" aria-live="polite">
+            {jobs.data.items.length.toLocaleString()} jobs
+            {jobs.isFetching ? ' · refreshing…' : ''}
+          </p>
+        )}
+      </div>
+      <JobFilters
+        key={searchParams.toString()}
+        initial={filters}
+        onApply={(next) => {
+          const params = new URLSearchParams();
+          for (const [key, value] of Object.entries(next)) if (value !== '') params.set(key, value);
+          setSearchParams(params);
+        }}
+      />
+      {jobs.isError ? <ErrorMessage error={jobs.error} title="Could not load the jobs" /> : null}
+      {jobs.isPending ? <p className="loading">Loading the jobs…</p> : null}
+      {jobs.data === undefined ? null : jobs.data.items.length === 0 ? (
+        <p className="empty">
+          No job matches. Jobs appear here once an agent applies them from the job repository.
+        </p>
+      ) : (
+        <JobsTable items={jobs.data.items} />
+      )}
+    </>
+  );
+}
+
+function JobFilters(props: {
+  initial: ReturnType<typeof readFilters>;
+  onApply: (filters: ReturnType<typeof readFilters>) => void;
+}) {
+  const [filters, setFilters] = useState(props.initial);
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    props.onApply(filters);
+  };
+  return (
+    <form className="filters" onSubmit={submit} aria-label="Filter jobs">
+      <label>
+        Namespace
+        <input
+          name="namespace"
+          value={filters.namespace}
+          onChange={(event) => setFilters({ ...filters, namespace: event.target.value.trim() })}
+          placeholder="any"
+        />
+      </label>
+      <label>
+        Health
+        <select
+          name="health"
+          value={filters.health}
+          onChange={(event) => {
+            const next = { ...filters, health: event.target.value as JobHealth | '' };
+            setFilters(next);
+            props.onApply(next);
+          }}
+        >
+          <option value="">any</option>
+          {JobHealth.options.map((health) => (
+            <option key={health} value={health}>
+              {health}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="grow">
+        Search
+        <input
+          type="search"
+          name="q"
+          value={filters.q}
+          onChange={(event) => setFilters({ ...filters, q: event.target.value })}
+          placeholder="namespace or name"
+        />
+      </label>
+      <button type="submit">Filter</button>
+    </form>
+  );
+}
+
+function ScheduleCell(props: { job: JobSummary }) {
+  const { job } = props;
+  if (job.schedules.length > 1) {
+    return (
+      <span
+        title={job.schedules
+          .map((s) => `${s.schedule} (${s.timezone ?? "agent's zone"}) × ${s.instances}`)
+          .join('\n')}
+      >
+        <span className="text-warn">{job.schedules.length} schedules</span>
+        <span className="muted small"> instances disagree</span>
+      </span>
+    );
+  }
+  const [schedule] = job.schedules;
+  if (schedule === undefined) return null;
+  return (
+    <span>
+      <code>{schedule.schedule}</code>{' '}
+      <span className="muted small">{schedule.timezone ?? "agent's zone"}</span>
+      <br />
+      <span className="small">{schedule.description}</span>
+    </span>
+  );
+}
+
+function JobsTable(props: { items: readonly JobSummary[] }) {
+  const { items } = props;
+  const listRef = useRef<HTMLDivElement>(null);
+  const [scrollMargin, setScrollMargin] = useState(0);
+  useLayoutEffect(() => {
+    setScrollMargin(listRef.current?.offsetTop ?? 0);
+  }, []);
+  const virtualizer = useWindowVirtualizer({
+    count: items.length,
+    estimateSize: () => rowHeight,
+    overscan: 8,
+    scrollMargin,
+  });
+  const now = Date.now();
+  return (
+    <div className="table-scroll">
+      <div
+        role="table"
+        aria-label="Jobs"
+        aria-rowcount={items.length + 1}
+        className="grid-table jobs-grid"
+      >
+        <div role="rowgroup">
+          <div role="row" aria-rowindex={1} className="grid-row grid-head">
+            {columns.map((column) => (
+              <div role="columnheader" key={column}>
+                {column}
+              </div>
+            ))}
+          </div>
+        </div>
+        <div
+          role="rowgroup"
+          ref={listRef}
+          style={{ height: virtualizer.getTotalSize(), position: 'relative' }}
+        >
+          {virtualizer.getVirtualItems().map((row) => {
+            const job = items[row.index];
+            if (job === undefined) return null;
+            const ref = `${job.namespace}/${job.name}`;
+            return (
+              <div
+                role="row"
+                aria-rowindex={row.index + 2}
+                key={ref}
+                className="grid-row"
+                style={{
+                  position: 'absolute',
+                  top: 0,
+                  left: 0,
+                  right: 0,
+                  height: rowHeight,
+                  transform: `translateY(${row.start - scrollMargin}px)`,
+                }}
+              >
+                <div role="cell" className="job-name">
+                  <Link to={`/runs?job=${encodeURIComponent(ref)}`} title={`Runs of ${ref}`}>
+                    <span className="muted">{job.namespace}/</span>
+                    {job.name}
+                  </Link>
+                </div>
+                <div role="cell">
+                  <HealthBadge health={job.health} />
+                </div>
+                <div role="cell">
+                  <ScheduleCell job={job} />
+                </div>
+                <div role="cell" className="small">
+                  <TimeText
+                    iso={job.nextRunAt}
+                    relativeTo={now}
+                    empty={job.suspended ? 'suspended' : '—'}
+                  />
+                </div>
+                <div role="cell" className="small">
+                  {job.lastRun === null ? (
+                    <span className="muted">never</span>
+                  ) : (
+                    <Link
+                      to={`/runs/${job.lastRun.runId}`}
+                      aria-label={`Last run of ${ref}: ${job.lastRun.status}`}
+                    >
+                      <RunStatusBadge status={job.lastRun.status} />
+                    </Link>
+                  )}{' '}
+                  {job.lastRun === null ? null : (
+                    <TimeText
+                      iso={job.lastRun.startedAt ?? job.lastRun.finishedAt}
+                      relativeTo={now}
+                    />
+                  )}
+                </div>
+                <div role="cell">
+                  {percentText(job.successRate7d)}
+                  <span className="muted small"> of {job.runs7d}</span>
+                </div>
+                <div role="cell" className="small">
+                  {durationText(job.p50DurationMs7d)} / {durationText(job.p95DurationMs7d)}
+                </div>
+                <div
+                  role="cell"
+                  title={job.instanceHealth.map((i) => `${i.agentName}: ${i.health}`).join('\n')}
+                >
+                  {job.instances}
+                  {job.suspendedInstances > 0 ? (
+                    <span className="muted small"> ({job.suspendedInstances} suspended)</span>
+                  ) : null}
+                </div>
+              </div>
+            );
+          })}
+        </div>
+      </div>
+    </div>
+  );
+}

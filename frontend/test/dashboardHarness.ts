@@ -1,0 +1,205 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import {
+  apiExamples,
+  type CheckIn,
+  type CheckInFinish,
+  type HeartbeatRequest,
+  type InventoryJob,
+} from '@cronfleet/core/api';
+import { chromium, type Browser } from 'playwright-core';
+import {
+  defaultMonitorTiming,
+  runMonitorPass,
+} from '../../backend/src/monitoring/monitorWorker.js';
+import { seedAgent } from '../../backend/test/seed.js';
+import { startTestApp, type TestApp } from '../../backend/test/testApp.js';
+
+/**
+ * The dashboard's browser tests run against the real backend (in this process, on PGlite or
+ * DATABASE_URL) serving a fresh build of the dashboard, driven by Debian's chromium through
+ * playwright-core. Data arrives as it does in production: the first-run bootstrap through the
+ * API, an agent's inventory, heartbeat and check-ins through the agent protocol, and the
+ * monitoring worker's pass that judges each job's health.
+ */
+
+const frontendDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const run = promisify(execFile);
+
+export const admin = {
+  organizationName: 'Acme',
+  email: 'admin@example.com',
+  password: 'correct horse battery staple',
+  name: 'Ada Admin',
+};
+
+/** Output with markup in it: the run page must show it as text. */
+export const hostileOutput =
+  'report: starting\n<script>window.__cronfleetInjected = true</script>\n<b>not bold</b>\n';
+
+const revision = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+
+export interface Dashboard {
+  app: TestApp;
+  browser: Browser;
+  /** The failed run whose output holds `<script>`. */
+  failedRunId: string;
+  succeededRunId: string;
+  close(): Promise<void>;
+}
+
+/** Builds the dashboard into a temporary directory (never a stale dist/). */
+async function buildDashboard(): Promise<string> {
+  const outDir = await mkdtemp(path.join(tmpdir(), 'cronfleet-dashboard-'));
+  // npm hoists vite to the workspace root's node_modules.
+  const vite = path.join(frontendDir, '../node_modules/vite/bin/vite.js');
+  await run(
+    process.execPath,
+    [vite, 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'error'],
+    {
+      cwd: frontendDir,
+    },
+  );
+  return outDir;
+}
+
+function job(name: string, overrides: Partial<InventoryJob> = {}): InventoryJob {
+  const [example] = apiExamples.inventoryRequest.jobs;
+  return {
+    ...example!,
+    namespace: 'reports',
+    name,
+    schedule: '*/5 * * * *',
+    timezone: 'UTC',
+    suspended: false,
+    monitoring: {
+      graceSeconds: 600,
+      maxRuntimeSeconds: null,
+      alertAfter: 1,
+      recoverAfter: 1,
+      realertEverySeconds: null,
+      notify: [],
+      retryLimit: 0,
+    },
+    labels: {},
+    ...overrides,
+  };
+}
+
+async function agentCall(
+  app: TestApp,
+  method: string,
+  route: string,
+  token: string,
+  body: unknown,
+) {
+  const response = await fetch(`${app.baseUrl}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok)
+    throw new Error(`${method} ${route}: ${response.status} ${await response.text()}`);
+  return response.json() as Promise<unknown>;
+}
+
+export async function startDashboard(): Promise<Dashboard> {
+  const distDir = await buildDashboard();
+  const app = await startTestApp({ frontendDir: distDir });
+  const bootstrap = await fetch(`${app.baseUrl}/api/v1/auth/bootstrap`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(admin),
+  });
+  if (bootstrap.status !== 201)
+    throw new Error(`bootstrap: ${bootstrap.status} ${await bootstrap.text()}`);
+  const { organization } = (await bootstrap.json()) as { organization: { id: string } };
+
+  const agent = await seedAgent(app.database, organization.id, { name: 'web-1' });
+  await agentCall(app, 'PUT', '/api/v1/agents/inventory', agent.token, {
+    revision,
+    jobs: [
+      job('nightly-export'),
+      job('daily-report'),
+      job('cleanup', { schedule: '30 2 * * *', timezone: 'Europe/Berlin' }),
+    ],
+    unmanaged: [],
+  });
+  const now = Date.now();
+  const heartbeat: HeartbeatRequest = {
+    ...apiExamples.heartbeatRequest,
+    conditions: [],
+    errors: [],
+    runningRunIds: [],
+    deliveredThrough: new Date(now).toISOString(),
+  };
+  await agentCall(app, 'POST', '/api/v1/agents/heartbeat', agent.token, heartbeat);
+
+  const succeededRunId = randomUUID();
+  const failedRunId = randomUUID();
+  const checkIn = (
+    runId: string,
+    name: string,
+    status: CheckInFinish['status'],
+    output: string,
+  ): CheckIn[] => {
+    const startedAt = new Date(now - 120_000);
+    return [
+      {
+        kind: 'start',
+        runId,
+        namespace: 'reports',
+        name,
+        attempt: 1,
+        trigger: 'scheduled',
+        scheduledAt: new Date(now - 121_000).toISOString(),
+        startedAt: startedAt.toISOString(),
+        revision,
+      },
+      {
+        kind: 'finish',
+        runId,
+        namespace: 'reports',
+        name,
+        attempt: 1,
+        status,
+        finishedAt: new Date(startedAt.getTime() + 1_500).toISOString(),
+        durationMs: 1_500,
+        exitCode: status === 'succeeded' ? 0 : 3,
+        signal: null,
+        outputHead: output,
+        outputTail: status === 'failed' ? 'report: exit 3\n' : '',
+        outputTruncated: status === 'failed',
+        revision,
+      },
+    ];
+  };
+  await agentCall(app, 'POST', '/api/v1/check-ins', agent.token, {
+    checkIns: [
+      ...checkIn(succeededRunId, 'nightly-export', 'succeeded', 'exported 120 rows\n'),
+      ...checkIn(failedRunId, 'daily-report', 'failed', hostileOutput),
+    ],
+  });
+  await runMonitorPass(app.context, { now: new Date() }, defaultMonitorTiming);
+
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  return {
+    app,
+    browser,
+    failedRunId,
+    succeededRunId,
+    close: async () => {
+      await browser.close();
+      await app.close();
+      await rm(distDir, { recursive: true, force: true });
+    },
+  };
+}
