@@ -41,9 +41,7 @@ describe('dashboard in chromium', () => {
       const axe = (
         window as unknown as {
           axe: {
-            run: (
-              context: Document,
-            ) => Promise<{
+            run: (context: Document) => Promise<{
               violations: { id: string; impact: string; help: string; nodes: unknown[] }[];
             }>;
           };

@@ -108,7 +108,12 @@ async function agentCall(
   return response.json() as Promise<unknown>;
 }
 
-export async function startDashboard(): Promise<Dashboard> {
+export interface DashboardOptions {
+  /** Jobs of a second agent, `batch/job-00001`…, to reach a fleet's size (at most 10,000). */
+  batchJobs?: number;
+}
+
+export async function startDashboard(options: DashboardOptions = {}): Promise<Dashboard> {
   const distDir = await buildDashboard();
   const app = await startTestApp({ frontendDir: distDir });
   const bootstrap = await fetch(`${app.baseUrl}/api/v1/auth/bootstrap`, {
@@ -185,6 +190,20 @@ export async function startDashboard(): Promise<Dashboard> {
       ...checkIn(failedRunId, 'daily-report', 'failed', hostileOutput),
     ],
   });
+  if (options.batchJobs !== undefined && options.batchJobs > 0) {
+    const batch = await seedAgent(app.database, organization.id, { name: 'batch-1' });
+    await agentCall(app, 'PUT', '/api/v1/agents/inventory', batch.token, {
+      revision,
+      jobs: Array.from({ length: options.batchJobs }, (_, index) =>
+        job(`job-${String(index + 1).padStart(5, '0')}`, {
+          namespace: 'batch',
+          schedule: `${index % 60} * * * *`,
+        }),
+      ),
+      unmanaged: [],
+    });
+    await agentCall(app, 'POST', '/api/v1/agents/heartbeat', batch.token, heartbeat);
+  }
   await runMonitorPass(app.context, { now: new Date() }, defaultMonitorTiming);
 
   const browser = await chromium.launch({
