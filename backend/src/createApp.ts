@@ -6,6 +6,8 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import helmet, { type HelmetOptions } from 'helmet';
 import { registerAgentRoutes } from './agents/registerAgentRoutes.js';
 import { registerAuthRoutes } from './auth/registerAuthRoutes.js';
+import { registerEventStreamRoute } from './events/eventStreamRoute.js';
+import { LiveEventHub } from './events/liveEventHub.js';
 import { ApiError, invalidJson, sendError, sendJson } from './http/apiError.js';
 import type { AppContext } from './http/appContext.js';
 import { crossSiteWriteGuard } from './http/crossSiteWrites.js';
@@ -195,6 +197,13 @@ export function createApp(context: AppContext): Express {
   registerNotificationChannelRoutes(app, context);
   registerIncidentRoutes(app, context);
   registerSilenceRoutes(app, context);
+  // The dashboard's live events (Server-Sent Events). This replica starts listening for them
+  // when its first stream opens.
+  registerEventStreamRoute(
+    app,
+    context,
+    new LiveEventHub(context.database, context.logger, context.now),
+  );
 
   app.use('/api', (request, response) => {
     response

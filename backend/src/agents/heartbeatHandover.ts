@@ -1,4 +1,6 @@
 import type { HeartbeatRequest, HeartbeatResponse } from '@cronfleet/core/api';
+import { agentStatus } from './agentStatus.js';
+import { notifyRowsExpression, publishAgentChange } from '../events/liveEventChannel.js';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { agents } from '../db/schema.js';
@@ -52,6 +54,7 @@ export async function recordHeartbeatWithWork(
       .select({
         lastHeartbeatAt: agents.lastHeartbeatAt,
         heartbeatIntervalSeconds: agents.heartbeatIntervalSeconds,
+        conditions: agents.conditions,
       })
       .from(agents)
       .where(ofAgent)
@@ -60,6 +63,7 @@ export async function recordHeartbeatWithWork(
     if (request.runningRunIds !== undefined && previous.lastHeartbeatAt !== null) {
       const reported = `{${request.runningRunIds.join(',')}}`;
       await tx.execute(sql`
+        with lost as (
         update runs as r set status = 'lost', finished_at = ${now.toISOString()}::timestamptz,
           updated_at = ${now.toISOString()}::timestamptz, reason = ${vanishedRunReason}
         where r.agent_id = ${agent.agentId}::uuid
@@ -70,7 +74,9 @@ export async function recordHeartbeatWithWork(
             now,
             sql`${previous.heartbeatIntervalSeconds}`,
           )}
-          and r.run_id <> all(${reported}::uuid[])`);
+          and r.run_id <> all(${reported}::uuid[])
+        returning r.organization_id, r.run_id)
+        select ${notifyRowsExpression('run', sql`lost`, sql`organization_id`, sql`run_id`)}`);
     }
     const takesCommands = request.acceptsCommands !== false;
     const handover = takesCommands
@@ -84,6 +90,13 @@ export async function recordHeartbeatWithWork(
         ...(handover === undefined ? {} : { pendingCommandCount: handover.waiting }),
       })
       .where(ofAgent);
+    // Back online, or its conditions changed: the dashboard's live events hear of it.
+    if (
+      agentStatus({ ...previous, revokedAt: null }, now) !== 'online' ||
+      JSON.stringify(previous.conditions) !== JSON.stringify(request.conditions)
+    ) {
+      await publishAgentChange(tx, agent.organizationId, agent.agentId);
+    }
     return {
       heartbeatIntervalSeconds: previous.heartbeatIntervalSeconds,
       commands: handover?.commands ?? [],

@@ -1,7 +1,9 @@
 import type { HeartbeatRequest } from '@cronfleet/core/api';
 import { sql, type SQL } from 'drizzle-orm';
 import type { DatabaseHandle } from '../db/database.js';
+import { notifyRowsExpression } from '../events/liveEventChannel.js';
 import type { AgentPrincipal } from '../http/authenticate.js';
+import { onlineSlackSeconds } from './agentStatus.js';
 
 /** What a heartbeat records on its agent's row. */
 export interface HeartbeatReport {
@@ -57,6 +59,9 @@ export function vanishedRunCondition(previousHeartbeatAt: SQL, now: Date, interv
  *   changes and it is prepared once per connection. The agent ids also travel as an array, for
  *   the planner: the function's row estimate (100) would make it scan every agent. Two heartbeats of one agent in one group: the later one is recorded, and both are
  *   answered.
+ * - An agent that comes back online or whose conditions changed (its row as it was, `prior`, tells)
+ *   is NOTIFYed to the dashboard's live events in the same statement: one notification per 90
+ *   such agents, none in the usual case where nothing changed.
  * - The commit does not wait for the WAL flush (synchronous_commit off, for this transaction
  *   only): a heartbeat only reports state that the next one replaces, so losing the last fraction
  *   of a second of them in a database crash is harmless, and not waiting for fsync makes it many
@@ -82,6 +87,7 @@ export async function recordQuietHeartbeats(
     id: string;
     heartbeat_interval_seconds: number;
   }>(sql`
+    with written as (
     update agents as a set
       conditions = u.conditions,
       errors = u.errors,
@@ -95,9 +101,11 @@ export async function recordQuietHeartbeats(
     from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as u("agentId" uuid,
       "organizationId" uuid, conditions jsonb, errors jsonb, "lastAppliedRevision" text,
       "lastAttemptedRevision" text, "repositoryUrl" text, "repositoryBranch" text, version text,
-      "deliveredThrough" timestamptz, "runningRunIds" uuid[], "acceptsCommands" boolean)
+      "deliveredThrough" timestamptz, "runningRunIds" uuid[], "acceptsCommands" boolean),
+      agents as prior
     where a.id = any(${agentIds}::uuid[])
       and a.id = u."agentId"
+      and prior.id = a.id
       and a.organization_id = u."organizationId"
       and a.revoked_at is null
       and (a.pending_command_count = 0 or not u."acceptsCommands")
@@ -107,7 +115,15 @@ export async function recordQuietHeartbeats(
           and ${vanishedRunCondition(sql`a.last_heartbeat_at`, now, sql`a.heartbeat_interval_seconds`)}
           and r.run_id <> all(u."runningRunIds")))
       and set_config('synchronous_commit', 'off', true) = 'off'
-    returning a.id, a.heartbeat_interval_seconds`);
+    returning a.id, a.organization_id, a.heartbeat_interval_seconds,
+      (prior.conditions is distinct from u.conditions
+        or prior.last_heartbeat_at is null
+        or prior.last_heartbeat_at <= ${now.toISOString()}::timestamptz
+          - make_interval(secs => 2 * prior.heartbeat_interval_seconds + ${onlineSlackSeconds})
+      ) as changed)
+    select w.id, w.heartbeat_interval_seconds,
+      ${notifyRowsExpression('agent', sql`written`, sql`organization_id`, sql`id`, sql`changed`)} as notified
+    from written w`);
   const intervals = new Map(updated.map((row) => [row.id, row.heartbeat_interval_seconds]));
   return heartbeats.map((heartbeat) => intervals.get(heartbeat.agent.agentId) ?? null);
 }

@@ -7,11 +7,13 @@ import type {
   NotificationEvent,
 } from '../notifications/notification.js';
 import { channelsFor, enqueueNotification } from '../notifications/outbox.js';
+import { publishAgentChange, publishIncidentChange } from '../events/liveEventChannel.js';
 
 /**
  * An incident's life: opened, updated, silenced, acknowledged, re-alerted and resolved, each step
  * one event on its timeline, one audit record, and (unless it is silenced, acknowledged for a
- * re-alert, or its job suspended) one notification per channel in the outbox, all in the caller's
+ * re-alert, or its job suspended) one notification per channel in the outbox, and one NOTIFY of
+ * the dashboard's live events (opened, updated, acknowledged, resolved), all in the caller's
  * transaction. The monitoring worker and the incident routes both go through here.
  */
 
@@ -237,6 +239,9 @@ export async function openIncident(
     .onConflictDoNothing(target)
     .returning();
   if (incident === undefined) return null;
+  await publishIncidentChange(db, subject.organizationId, incident.id, 'opened');
+  // An agent's own incident (offline) is also a change of its status.
+  if (subject.job === null) await publishAgentChange(db, subject.organizationId, subject.agent.id);
   await addEvent(db, incident.id, at, 'opened', systemActor, facts.happened);
   await audit(db, subject.organizationId, systemActor, 'incident.open', incident.id, {
     kind,
@@ -274,9 +279,10 @@ export async function updateIncident(
       occurrences: facts.occurrences,
     })
     .where(and(eq(incidents.id, incidentId), isNull(incidents.resolvedAt)))
-    .returning({ id: incidents.id });
-  if (updated !== undefined)
-    await addEvent(db, incidentId, at, 'updated', systemActor, facts.happened);
+    .returning({ id: incidents.id, organizationId: incidents.organizationId });
+  if (updated === undefined) return;
+  await publishIncidentChange(db, updated.organizationId, incidentId, 'updated');
+  await addEvent(db, incidentId, at, 'updated', systemActor, facts.happened);
 }
 
 /**
@@ -312,6 +318,8 @@ export async function resolveIncident(
     )
     .returning();
   if (incident === undefined) return false;
+  await publishIncidentChange(db, subject.organizationId, incident.id, 'resolved');
+  if (subject.job === null) await publishAgentChange(db, subject.organizationId, subject.agent.id);
   await addEvent(db, incident.id, at, 'resolved', actor, resolution);
   await audit(db, subject.organizationId, actor, 'incident.resolve', incident.id, { resolution });
   // A silenced incident, a suspended job's, or one a silence covers now notifies nobody.
@@ -353,6 +361,7 @@ export async function acknowledgeIncident(
     )
     .returning({ id: incidents.id });
   if (incident === undefined) return false;
+  await publishIncidentChange(db, organizationId, incidentId, 'acknowledged');
   await addEvent(db, incidentId, at, 'acknowledged', actor, `acknowledged by ${actorName}`);
   await audit(db, organizationId, actor, 'incident.acknowledge', incidentId, {});
   return true;

@@ -7,6 +7,7 @@ import type {
 } from '@cronfleet/core/api';
 import { sql } from 'drizzle-orm';
 import type { DatabaseHandle } from '../db/database.js';
+import { notifyRowsExpression } from '../events/liveEventChannel.js';
 import type { AgentPrincipal } from '../http/authenticate.js';
 
 /** PostgreSQL text cannot hold NUL; a job's output may. */
@@ -19,6 +20,15 @@ function storableText(text: string): string {
  * cursor carries started_at in milliseconds, so a stored microsecond would break its keyset.
  */
 const utcMilliseconds = (time: string) => new Date(time).toISOString();
+
+/**
+ * The end of each upsert below: answers the rows written (`written`, its CTE) and, in the same
+ * statement and transaction, NOTIFYs the dashboard's live events of them: one notification per
+ * 90 runs, evaluated once per statement (see notifyRowsExpression), none when nothing was written.
+ */
+const selectWrittenAndNotify = sql`select w.organization_id, w.run_id,
+  ${notifyRowsExpression('run', sql`written`, sql`organization_id`, sql`run_id`)} as notified
+  from written w`;
 
 /** One agent's batch, as one request delivered it. */
 export interface CheckInSubmission {
@@ -170,6 +180,7 @@ export async function ingestCheckInSubmissions(
       revision: start.revision,
     }));
     const inserted = await database.preparedRows<{ organization_id: string; run_id: string }>(sql`
+      with written as (
       insert into runs as r (run_id, organization_id, agent_id, namespace, name, attempt, trigger,
         status, scheduled_at, started_at, revision, start_received, finish_received, created_at, updated_at)
       select u."runId", u."organizationId", u."agentId", u.namespace, u.name,
@@ -184,7 +195,8 @@ export async function ingestCheckInSubmissions(
         start_received = true,
         updated_at = excluded.updated_at
       where r.start_received = false and r.agent_id = excluded.agent_id
-      returning r.organization_id, r.run_id`);
+      returning r.organization_id, r.run_id)
+      ${selectWrittenAndNotify}`);
     countAccepted(starts, inserted, accepted);
   }
   if (finishes.length > 0) {
@@ -208,6 +220,7 @@ export async function ingestCheckInSubmissions(
         finish.reason === undefined || finish.reason === null ? null : storableText(finish.reason),
     }));
     const inserted = await database.preparedRows<{ organization_id: string; run_id: string }>(sql`
+      with written as (
       insert into runs as r (run_id, organization_id, agent_id, namespace, name, attempt, status,
         started_at, finished_at, duration_ms, exit_code, signal, output_head, output_tail,
         output_truncated, revision, reason, start_received, finish_received, created_at, updated_at)
@@ -234,7 +247,8 @@ export async function ingestCheckInSubmissions(
         finish_received = true,
         updated_at = excluded.updated_at
       where r.finish_received = false and r.agent_id = excluded.agent_id
-      returning r.organization_id, r.run_id`);
+      returning r.organization_id, r.run_id)
+      ${selectWrittenAndNotify}`);
     countAccepted(finishes, inserted, accepted);
   }
   return submissions.map((submission, index): CheckInOutcome => {

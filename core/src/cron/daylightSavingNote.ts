@@ -77,7 +77,9 @@ function wallClock(wallMinute: number): string {
 
 /** The zone's short name at a UTC minute (EST, CEST, or GMT+1 where Intl has no name). */
 function abbreviation(timezone: string, minute: number): string {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone: timezone, timeZoneName: 'short' })
-    .formatToParts(new Date(minute * 60_000));
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: timezone,
+    timeZoneName: 'short',
+  }).formatToParts(new Date(minute * 60_000));
   return parts.find((part) => part.type === 'timeZoneName')?.value ?? timezone;
 }
