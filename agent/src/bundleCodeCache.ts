@@ -1,5 +1,15 @@
 import { isAscii } from 'node:buffer';
-import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -7,10 +17,9 @@ import vm from 'node:vm';
 
 /**
  * Loads a CommonJS bundle written as one function expression (scripts/bundle.mjs:
- * dist/bundle/main.cjs) through V8's code cache, the
- * one Node 20 offers (it has no module.enableCompileCache): a `sync --once` is a process of its
- * own, and compiling the agent's code was most of what a tick with nothing to do cost it, and a
- * fifth of a first apply.
+ * dist/bundle/main.cjs) through V8's code cache, the one Node 20 offers (it has no
+ * module.enableCompileCache): a `sync --once` is a process of its own, and compiling the agent's
+ * code was most of what a tick with nothing to do cost it, and a fifth of a first apply.
  *
  * The cache sits next to the bundle (`.main.cjs.<key>.cache`), so it is exactly as trusted as the
  * code (V8 runs what it holds); the key is Node's version, the architecture and the bundle's size
@@ -60,6 +69,8 @@ export function loadCachedBundle(file: string): CachedBundle {
       if (!needsCache) return;
       const temporary = `${cacheFile}.${process.pid}.tmp`;
       try {
+        // Not even made (tens of milliseconds) where it could not be kept.
+        accessSync(path.dirname(cacheFile), constants.W_OK);
         const data = script.createCachedData();
         const fd = openSync(temporary, 'wx', 0o644);
         try {
