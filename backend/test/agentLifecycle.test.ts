@@ -83,7 +83,7 @@ describe('enroll → heartbeat → inventory → show', () => {
       jobs: [job('a'), job('b'), job('c', { timezone: 'UTC', suspended: true })],
     });
     expect(inventory.status).toBe(200);
-    expect(inventory.body).toEqual({ jobCount: 3, unmanagedCount: 1 });
+    expect(inventory.body).toEqual({ jobCount: 3, unmanagedCount: 1, warnings: [] });
 
     const shown = await api('GET', `/api/v1/agents/${enrolled.agentId}`, operator.token);
     expect(shown.status).toBe(200);
@@ -158,7 +158,7 @@ describe('inventory', () => {
     expect((await put(first.agentToken, [job('a'), job('b'), job('c')])).status).toBe(200);
     expect((await put(second.agentToken, [job('a'), job('z')])).status).toBe(200);
     const replaced = await put(first.agentToken, [job('b'), job('d')]);
-    expect(replaced.body).toEqual({ jobCount: 2, unmanagedCount: 0 });
+    expect(replaced.body).toEqual({ jobCount: 2, unmanagedCount: 0, warnings: [] });
     expect(await jobNamesOf(first.agentId)).toEqual(['b', 'd']);
     expect(await jobNamesOf(second.agentId)).toEqual(['a', 'z']);
     // The same inventory again changes nothing.
