@@ -127,7 +127,7 @@ function toIncident(
 }
 
 /** Incidents as shown, with their agents' names and the names of who acknowledged or resolved them. */
-async function incidentViews(
+export async function incidentViews(
   db: Database,
   rows: { incident: IncidentRow; agentName: string }[],
 ): Promise<Incident[]> {

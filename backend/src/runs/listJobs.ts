@@ -72,13 +72,22 @@ function nextRun(schedule: string, timezone: string | null, now: Date): Date | n
   }
 }
 
+/** One job, by namespace and name (the job detail route reads its summary through listJobs). */
+export interface JobIdentity {
+  namespace: string;
+  name: string;
+}
+
 /** The job instances of agents that are not revoked, filtered as the query says. */
-function instanceFilter(organizationId: string, query: ListJobsQuery): SQL {
+function instanceFilter(organizationId: string, query: ListJobsQuery, only?: JobIdentity): SQL {
   const conditions = [
     sql`ji.organization_id = ${organizationId}`,
     sql`a.organization_id = ${organizationId}`,
     sql`a.revoked_at is null`,
   ];
+  if (only !== undefined) {
+    conditions.push(sql`ji.namespace = ${only.namespace}`, sql`ji.name = ${only.name}`);
+  }
   if (query.namespace !== undefined) conditions.push(sql`ji.namespace = ${query.namespace}`);
   if (query.q !== undefined) {
     conditions.push(
@@ -92,15 +101,16 @@ function instanceFilter(organizationId: string, query: ListJobsQuery): SQL {
  * The jobs view: one row per namespace/name over the organization's job instances (of agents
  * not revoked), with the schedules they report, the next expected run, the last run, over the
  * runs started in the last 7 days the success rate and the p50/p95 duration, and its health as a
- * whole and per instance (as the monitoring worker last judged it).
+ * whole and per instance (as the monitoring worker last judged it). `only`: that one job.
  */
 export async function listJobs(
   database: DatabaseHandle,
   organizationId: string,
   query: ListJobsQuery,
   now: Date,
+  only?: JobIdentity,
 ): Promise<ListJobsResponse> {
-  const filter = instanceFilter(organizationId, query);
+  const filter = instanceFilter(organizationId, query, only);
   const instances = await database.rows<InstanceRow>(sql`
     select ji.namespace, ji.name, ji.schedule, ji.timezone, ji.suspended, ji.agent_id,
       a.name as agent_name, ${shownInstanceHealth()} as health, ji.health_since, ji.warnings

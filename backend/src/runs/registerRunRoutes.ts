@@ -4,11 +4,12 @@ import type { AppContext } from '../http/appContext.js';
 import { mountLeanRoute, mountRoute } from '../http/mountRoute.js';
 import { recordCheckInsIngested } from '../operations/metrics.js';
 import { CheckInCommitter } from './checkInCommitter.js';
+import { getJobDetail } from './jobDetail.js';
 import { listJobs } from './listJobs.js';
 import { getRun, listRuns, RunSearches } from './listRuns.js';
 import { summarizeStats } from './summarizeStats.js';
 
-/** Routes of this area: check-ins, runs list/show, jobs view, stats. */
+/** Routes of this area: check-ins, runs list/show, jobs view and job detail, stats. */
 export function registerRunRoutes(app: Express, context: AppContext): void {
   const { database } = context;
 
@@ -34,6 +35,10 @@ export function registerRunRoutes(app: Express, context: AppContext): void {
 
   mountRoute(app, context, apiRoutes.listJobs, ({ principal, query }) =>
     listJobs(database, principal.organizationId, query, context.now()),
+  );
+
+  mountRoute(app, context, apiRoutes.getJob, ({ principal, params }) =>
+    getJobDetail(database, principal.organizationId, params, context.now()),
   );
 
   mountRoute(app, context, apiRoutes.getStats, ({ principal }) =>
