@@ -1,4 +1,5 @@
 import { createBrowserRouter, type RouteObject } from 'react-router';
+import { LiveUpdates } from './api/liveUpdates.js';
 import { AppLayout } from './layout/AppLayout.js';
 import { RequireSession } from './layout/RequireSession.js';
 import { JobsPage } from './pages/JobsPage.js';
@@ -25,7 +26,9 @@ export const dashboardRoutes: RouteObject[] = [
     path: '/',
     element: (
       <RequireSession>
-        <AppLayout />
+        <LiveUpdates>
+          <AppLayout />
+        </LiveUpdates>
       </RequireSession>
     ),
     children: [

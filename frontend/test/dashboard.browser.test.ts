@@ -139,8 +139,10 @@ describe('dashboard in chromium', () => {
     await page.getByLabel('Search').fill('nightly');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.waitForURL(/q=nightly/, wait);
-    await table.getByRole('row', { name: /nightly-export/ }).waitFor(wait);
+    // The previous rows stay on screen until the filtered answer arrives.
+    await table.getByRole('row', { name: /cleanup/ }).waitFor({ ...wait, state: 'detached' });
     expect(await table.getByRole('row').count()).toBe(2);
+    expect(await table.getByRole('row', { name: /nightly-export/ }).count()).toBe(1);
     expect(await axeViolations()).toEqual([]);
   }, 60_000);
 
@@ -165,6 +167,23 @@ describe('dashboard in chromium', () => {
     expect(await page.getByRole('note').textContent()).toContain('Output truncated');
     expect(await page.getByTestId('output-tail').textContent()).toBe('report: exit 3\n');
     expect(await axeViolations()).toEqual([]);
+  }, 60_000);
+
+  it('shows a new run without a reload, through the live events', async () => {
+    await page.goto(`${dashboard.app.baseUrl}/runs?job=reports%2Fnightly-export`);
+    const runs = page.getByRole('table', { name: 'Runs' });
+    await runs.locator('tbody tr').first().waitFor(wait);
+    expect(await runs.locator('tbody tr').count()).toBe(1);
+    await page.getByTestId('live-mode').filter({ hasText: 'Live' }).waitFor(wait);
+    await page.evaluate(() => {
+      (window as { __sameDocument?: boolean }).__sameDocument = true;
+    });
+    const runId = await dashboard.reportRun('nightly-export', 'succeeded', 'exported 7 rows\n');
+    await runs.locator(`a[href="/runs/${runId}"]`).first().waitFor(wait);
+    expect(await runs.locator('tbody tr').count()).toBe(2);
+    expect(await page.evaluate(() => (window as { __sameDocument?: boolean }).__sameDocument)).toBe(
+      true,
+    );
   }, 60_000);
 
   it('shows the API error of a run that does not exist', async () => {

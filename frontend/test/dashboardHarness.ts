@@ -50,6 +50,8 @@ export interface Dashboard {
   /** The failed run whose output holds `<script>`. */
   failedRunId: string;
   succeededRunId: string;
+  /** Reports a new run of `reports/<name>` through the agent protocol, as the agent would. */
+  reportRun(name: string, status: CheckInFinish['status'], output: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -152,8 +154,9 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
     name: string,
     status: CheckInFinish['status'],
     output: string,
+    at = now,
   ): CheckIn[] => {
-    const startedAt = new Date(now - 120_000);
+    const startedAt = new Date(at - 120_000);
     return [
       {
         kind: 'start',
@@ -162,7 +165,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
         name,
         attempt: 1,
         trigger: 'scheduled',
-        scheduledAt: new Date(now - 121_000).toISOString(),
+        scheduledAt: new Date(at - 121_000).toISOString(),
         startedAt: startedAt.toISOString(),
         revision,
       },
@@ -215,6 +218,13 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
     browser,
     failedRunId,
     succeededRunId,
+    reportRun: async (name, status, output) => {
+      const runId = randomUUID();
+      await agentCall(app, 'POST', '/api/v1/check-ins', agent.token, {
+        checkIns: checkIn(runId, name, status, output, Date.now()),
+      });
+      return runId;
+    },
     close: async () => {
       await browser.close();
       await app.close();

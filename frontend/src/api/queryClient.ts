@@ -5,8 +5,8 @@ import { DashboardApiError } from './apiCall.js';
 export const meQueryKey = ['me'] as const;
 
 /**
- * How often the pages refresh while open. `GET /api/v1/events` (live updates over Server-Sent
- * Events) is not in the API yet, so the pages poll; TanStack Query stops polling in a hidden tab.
+ * How often the pages poll when the live events stream (liveUpdates.tsx) is not open. TanStack
+ * Query stops polling in a hidden tab.
  */
 export const refreshIntervalMs = { overview: 15_000, jobs: 30_000, runs: 15_000, run: 5_000 };
 

@@ -2,6 +2,8 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useId } from 'react';
 import { NavLink, Outlet, useNavigate } from 'react-router';
 import { callApi } from '../api/apiCall.js';
+import { useLiveMode } from '../api/liveUpdates.js';
+import { refreshIntervalMs } from '../api/queryClient.js';
 import { ErrorMessage } from '../components/ErrorMessage.js';
 import { navigation } from '../dashboardRoutes.js';
 import { useSession } from './RequireSession.js';
@@ -49,6 +51,7 @@ export function AppLayout() {
           </ul>
         </nav>
         <div className="session">
+          <LiveIndicator />
           {session.organizations.length > 1 ? (
             <span className="field-inline">
               <label htmlFor={organizationSelectId}>Organization</label>
@@ -86,5 +89,23 @@ export function AppLayout() {
         <Outlet />
       </main>
     </>
+  );
+}
+
+/** Whether the pages update live (the events stream is open) or poll. */
+function LiveIndicator() {
+  const mode = useLiveMode();
+  return (
+    <span
+      className={`live-indicator ${mode}`}
+      data-testid="live-mode"
+      title={
+        mode === 'live'
+          ? 'Runs, agents and incidents update as they happen (live events).'
+          : `The live events stream is not open: the pages refresh every ${refreshIntervalMs.overview / 1000}–${refreshIntervalMs.jobs / 1000} s.`
+      }
+    >
+      {mode === 'live' ? '● Live' : '○ Polling'}
+    </span>
   );
 }

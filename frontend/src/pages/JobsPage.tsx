@@ -4,7 +4,7 @@ import { useWindowVirtualizer } from '@tanstack/react-virtual';
 import { useLayoutEffect, useRef, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { callApi } from '../api/apiCall.js';
-import { refreshIntervalMs } from '../api/queryClient.js';
+import { useRefreshInterval } from '../api/liveUpdates.js';
 import { ErrorMessage } from '../components/ErrorMessage.js';
 import { HealthBadge, RunStatusBadge } from '../components/StatusBadges.js';
 import { TimeText } from '../components/TimeText.js';
@@ -56,7 +56,7 @@ export function JobsPage() {
         signal,
       ),
     placeholderData: keepPreviousData,
-    refetchInterval: refreshIntervalMs.jobs,
+    refetchInterval: useRefreshInterval('jobs'),
   });
 
   return (

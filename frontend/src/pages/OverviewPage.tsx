@@ -2,7 +2,7 @@ import { JobHealth } from '@cronfleet/core/contract';
 import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { callApi } from '../api/apiCall.js';
-import { refreshIntervalMs } from '../api/queryClient.js';
+import { useRefreshInterval } from '../api/liveUpdates.js';
 import { ErrorMessage } from '../components/ErrorMessage.js';
 import { RunsPerHourChart } from '../components/RunsPerHourChart.js';
 import { HealthBadge } from '../components/StatusBadges.js';
@@ -22,7 +22,7 @@ export function OverviewPage() {
   const stats = useQuery({
     queryKey: ['stats'],
     queryFn: ({ signal }) => callApi('getStats', {}, signal),
-    refetchInterval: refreshIntervalMs.overview,
+    refetchInterval: useRefreshInterval('overview'),
   });
   if (stats.isPending) return <p className="loading">Loading the overview…</p>;
   if (stats.isError)
@@ -37,8 +37,7 @@ export function OverviewPage() {
       <div className="page-head">
         <h1>Overview</h1>
         <p className="muted">
-          As of <TimeText iso={generatedAt} />; refreshed every {refreshIntervalMs.overview / 1000}{' '}
-          s.
+          As of <TimeText iso={generatedAt} />
         </p>
       </div>
       <div className="cards">

@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { Link, useParams } from 'react-router';
 import { callApi } from '../api/apiCall.js';
-import { refreshIntervalMs } from '../api/queryClient.js';
+import { useRefreshInterval } from '../api/liveUpdates.js';
 import { ErrorMessage } from '../components/ErrorMessage.js';
 import { RunStatusBadge } from '../components/StatusBadges.js';
 import { TimeText } from '../components/TimeText.js';
@@ -16,12 +16,12 @@ import { usePageTitle } from './usePageTitle.js';
 export function RunPage() {
   const { runId = '' } = useParams();
   usePageTitle('Run');
+  const refreshInterval = useRefreshInterval('run');
   const run = useQuery({
     queryKey: ['run', runId],
     queryFn: ({ signal }) => callApi('getRun', { params: { runId } }, signal),
     // A running run gets its finish soon; a finished one never changes.
-    refetchInterval: (query) =>
-      query.state.data?.status === 'running' ? refreshIntervalMs.run : false,
+    refetchInterval: (query) => (query.state.data?.status === 'running' ? refreshInterval : false),
   });
   if (run.isPending) return <p className="loading">Loading the run…</p>;
   if (run.isError) {

@@ -3,7 +3,7 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { callApi } from '../api/apiCall.js';
-import { refreshIntervalMs } from '../api/queryClient.js';
+import { useRefreshInterval } from '../api/liveUpdates.js';
 import { ErrorMessage } from '../components/ErrorMessage.js';
 import { RunStatusBadge } from '../components/StatusBadges.js';
 import { TimeText } from '../components/TimeText.js';
@@ -48,12 +48,13 @@ export function RunsPage() {
       ([, value]) => value !== '',
     ),
   );
+  const refreshInterval = useRefreshInterval('runs');
   const runs = useQuery({
     queryKey: ['runs', query],
     queryFn: ({ signal }) => callApi('listRuns', { query }, signal),
     placeholderData: keepPreviousData,
     // Only the newest page changes by itself; an older page is a fixed window of history.
-    refetchInterval: cursor === '' ? refreshIntervalMs.runs : false,
+    refetchInterval: cursor === '' ? refreshInterval : false,
   });
   const agents = useQuery({
     queryKey: ['agents', 'for-filter'],
@@ -82,13 +83,7 @@ export function RunsPage() {
     <>
       <div className="page-head">
         <h1>Runs</h1>
-        <p className="muted">
-          Newest first
-          {cursor === ''
-            ? `; refreshed every ${refreshIntervalMs.runs / 1000} s`
-            : '; an older page'}
-          .
-        </p>
+        <p className="muted">Newest first{cursor === '' ? '' : '; an older page, not refreshed'}</p>
       </div>
       <RunFilters
         key={searchParams.toString()}
