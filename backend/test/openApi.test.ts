@@ -80,7 +80,9 @@ describe('GET /api/v1/openapi.json', () => {
       }
       const success = operation?.responses[String(route.successStatus)];
       expect(success, `${route.name} ${route.successStatus}`).toBeDefined();
-      if (route.successStatus !== 204) {
+      if (route.responseContentType !== undefined) {
+        expect(success?.content?.[route.responseContentType]?.schema).toBeDefined();
+      } else if (route.successStatus !== 204) {
         expect(success?.content?.['application/json']?.schema).toBeDefined();
       }
       const schemes = operation?.security.flatMap((requirement) => Object.keys(requirement));
@@ -92,6 +94,28 @@ describe('GET /api/v1/openapi.json', () => {
       }[route.auth];
       expect(schemes).toEqual(expected);
     }
+  });
+
+  it('documents the live events stream as text/event-stream, with each event and its data schema', () => {
+    const stream = document.paths['/api/v1/events']?.get as unknown as {
+      responses: Record<
+        string,
+        { description: string; content: Record<string, unknown> } & Record<string, unknown>
+      >;
+    };
+    const success = stream.responses['200']!;
+    expect(Object.keys(success.content)).toEqual(['text/event-stream']);
+    for (const name of ['run', 'agent', 'incident', 'refetch']) {
+      expect(success.description).toContain(`- \`${name}\`: `);
+    }
+    expect(success.description).toContain('Last-Event-ID');
+    expect(Object.keys(success['x-cronfleet-events'] as object).sort()).toEqual([
+      'agent',
+      'incident',
+      'refetch',
+      'run',
+    ]);
+    expect(document.paths['/api/v1/jobs/{namespace}/{name}']?.get).toBeDefined();
   });
 
   it('is structurally valid OpenAPI 3.1', () => {

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import {
   ApiErrorBody,
+  apiExamples,
   apiRoutes,
+  liveEventSchemas,
   routePathParamNames,
   type ApiRouteDefinition,
 } from '@cronfleet/core/api';
@@ -250,11 +252,40 @@ function describeAccess(route: ApiRouteDefinition): string {
   return `${who} ${retry}`;
 }
 
+/**
+ * A Server-Sent Events answer: `text/event-stream`, its message format and each event's `data`
+ * schema (in the description, and as `x-cronfleet-events` for tools).
+ */
+function eventStreamResponse(route: ApiRouteDefinition, collector: SchemaCollector) {
+  const events = Object.entries(liveEventSchemas).map(([name, schema]) => ({
+    name,
+    fields: Object.keys(schema.shape).join(', '),
+    schema: collector.convert(schema, 'output', `liveEvent_${name}`),
+  }));
+  return {
+    description: [
+      route.summary,
+      '',
+      'A `text/event-stream` (Server-Sent Events). The stream opens with `retry: 5000` and an `id:` (the point to resume from); each message then has `id: <replica>.<sequence>`, `event: <name>` and one `data:` line of JSON; `: keep-alive` comments come every 15 s. Send the last id received as the `Last-Event-ID` header when reconnecting to get the events missed; when they cannot be told (another replica, too old), a `refetch` event says to reload. Events:',
+      ...events.map(({ name, fields }) => `- \`${name}\`: ${fields}`),
+    ].join('\n'),
+    content: {
+      'text/event-stream': {
+        schema: { type: 'string', description: route.response.description ?? '' },
+        example: apiExamples.liveEventStream,
+      },
+    },
+    'x-cronfleet-events': Object.fromEntries(events.map(({ name, schema }) => [name, schema])),
+  };
+}
+
 function operationOf(route: ApiRouteDefinition, collector: SchemaCollector): OperationObject {
   const parameters = parametersOf(route, collector);
   const responses: Record<string, unknown> = {};
   if (route.successStatus === 204) {
     responses['204'] = { description: route.summary };
+  } else if (route.responseContentType === 'text/event-stream') {
+    responses[String(route.successStatus)] = eventStreamResponse(route, collector);
   } else {
     responses[String(route.successStatus)] = {
       description: route.summary,
