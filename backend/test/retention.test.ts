@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../src/db/database.js';
 import {
   deleteExpiredAgentCommands,
+  deleteExpiredMonitoringHistory,
   deleteExpiredRunBatch,
   deleteExpiredRuns,
   startRetentionWorker,
@@ -127,6 +128,43 @@ describe('retention worker', () => {
       await worker.stop();
     }
     expect(await countCommands()).toBe(4);
+  });
+
+  it('deletes incidents resolved and notifications sent before the retention, never open or pending ones', async () => {
+    const daysAgo = (days: number) => new Date(now.getTime() - days * dayMs).toISOString();
+    await app.database.rows(sql`insert into notification_channels (organization_id, name, kind)
+      values (${organizationId}, 'retention', 'webhook') on conflict do nothing`);
+    const incident = (name: string, openedDays: number, resolvedDays: number | null) =>
+      app.database.rows<{ id: string }>(sql`
+        insert into incidents (organization_id, kind, agent_id, namespace, name, opened_at,
+          updated_at, expected, happened, resolved_at)
+        values (${organizationId}, 'missed', ${agentId}, 'retention', ${name},
+          ${daysAgo(openedDays)}::timestamptz, ${daysAgo(openedDays)}::timestamptz, 'e', 'h',
+          ${resolvedDays === null ? null : daysAgo(resolvedDays)}::timestamptz)
+        returning id`);
+    const delivery = (key: string, days: number, status: string, incidentId: string | null) =>
+      app.database.rows(sql`
+        insert into notification_deliveries (organization_id, channel_id, incident_id, event,
+          idempotency_key, payload, status, next_attempt_at, created_at)
+        select ${organizationId}, id, ${incidentId}, 'test', ${key}, '{}'::jsonb,
+          ${status}::delivery_status, now(), ${daysAgo(days)}::timestamptz
+        from notification_channels where organization_id = ${organizationId} and name = 'retention'`);
+    const [old] = await incident('old', 120, 100);
+    await incident('recent', 120, 10);
+    await incident('still-open', 120, null);
+    await delivery('old-of-old-incident', 100, 'delivered', old!.id);
+    await delivery('old-test', 100, 'failed', null);
+    await delivery('old-pending', 100, 'pending', null);
+    await delivery('recent-test', 10, 'delivered', null);
+
+    expect(await deleteExpiredMonitoringHistory(app.database, new Date(daysAgo(90)), 1)).toBe(2);
+    const names = await app.database.rows<{ name: string }>(
+      sql`select name from incidents where namespace = 'retention' order by name`,
+    );
+    expect(names.map((row) => row.name)).toEqual(['recent', 'still-open']);
+    const keys = await app.database.rows<{ idempotency_key: string }>(sql`
+      select idempotency_key from notification_deliveries order by idempotency_key`);
+    expect(keys.map((row) => row.idempotency_key)).toEqual(['old-pending', 'recent-test']);
   });
 
   it('lets two workers run at once: each expired run is deleted exactly once', async () => {

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { DatabaseHandle } from '../db/database.js';
 import type { AppContext } from '../http/appContext.js';
 import { startPeriodicTask, type PeriodicTask } from './periodicTask.js';
@@ -50,6 +50,27 @@ export async function deleteExpiredRuns(
 }
 
 /**
+ * Deletes, batch after batch (SKIP LOCKED, like the runs), the rows of `table` whose id the
+ * query `expired` selects (ordered, at most `limit`), and answers how many.
+ */
+async function deleteInBatches(
+  database: DatabaseHandle,
+  table: 'agent_commands' | 'incidents' | 'notification_deliveries',
+  expired: (limit: number) => SQL,
+  batchSize: number,
+): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const rows = await database.rows<{ id: string }>(sql`
+      delete from ${sql.identifier(table)}
+      where id in (${expired(batchSize)} for update skip locked)
+      returning id`);
+    total += rows.length;
+    if (rows.length < batchSize) return total;
+  }
+}
+
+/**
  * Deletes the reconcile-now and run-now requests queued before `cutoff`, in batches like the
  * runs (SKIP LOCKED), and answers how many. They are history once delivered or expired; the
  * audit log keeps who asked for what.
@@ -59,21 +80,42 @@ export async function deleteExpiredAgentCommands(
   cutoff: Date,
   batchSize = retentionBatchSize,
 ): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const rows = await database.rows<{ id: string }>(sql`
-      delete from agent_commands
-      where id in (
-        select id from agent_commands
-        where created_at < ${cutoff.toISOString()}::timestamptz
-        order by created_at
-        limit ${batchSize}
-        for update skip locked
-      )
-      returning id`);
-    total += rows.length;
-    if (rows.length < batchSize) return total;
-  }
+  return deleteInBatches(
+    database,
+    'agent_commands',
+    (limit) => sql`select id from agent_commands
+      where created_at < ${cutoff.toISOString()}::timestamptz order by created_at limit ${limit}`,
+    batchSize,
+  );
+}
+
+/**
+ * Deletes the incidents resolved before `cutoff` (their timeline and notifications go with them)
+ * and the notifications delivered or given up before it (a channel's test messages among them),
+ * in batches like the runs; open incidents and pending deliveries are never deleted. The audit
+ * log keeps who acknowledged and resolved what.
+ */
+export async function deleteExpiredMonitoringHistory(
+  database: DatabaseHandle,
+  cutoff: Date,
+  batchSize = retentionBatchSize,
+): Promise<number> {
+  const before = sql`${cutoff.toISOString()}::timestamptz`;
+  const incidents = await deleteInBatches(
+    database,
+    'incidents',
+    (limit) => sql`select id from incidents
+      where resolved_at < ${before} order by resolved_at limit ${limit}`,
+    batchSize,
+  );
+  const deliveries = await deleteInBatches(
+    database,
+    'notification_deliveries',
+    (limit) => sql`select id from notification_deliveries
+      where status <> 'pending' and created_at < ${before} order by created_at limit ${limit}`,
+    batchSize,
+  );
+  return incidents + deliveries;
 }
 
 export interface RetentionWorkerOptions {
@@ -86,8 +128,9 @@ export interface RetentionWorkerOptions {
 }
 
 /**
- * Deletes runs older than `config.runRetentionDays` (by when they were recorded), and agent
- * commands queued as long ago, every `intervalMs`, in batches. Safe on every replica at once
+ * Deletes runs older than `config.runRetentionDays` (by when they were recorded), agent commands
+ * queued as long ago, and incidents resolved and notifications sent as long ago, every
+ * `intervalMs`, in batches. Safe on every replica at once
  * (SKIP LOCKED). `runOnce()` runs a pass now and answers how many runs it deleted; `stop()` ends
  * the schedule after the current batch.
  */
@@ -115,12 +158,20 @@ export function startRetentionWorker(
             new Date(context.now().getTime() - context.config.runRetentionDays * dayMs),
             options.batchSize,
           );
-      if (deleted > 0 || commandsDeleted > 0) {
+      const monitoringDeleted = stopping
+        ? 0
+        : await deleteExpiredMonitoringHistory(
+            context.database,
+            new Date(context.now().getTime() - context.config.runRetentionDays * dayMs),
+            options.batchSize,
+          );
+      if (deleted > 0 || commandsDeleted > 0 || monitoringDeleted > 0) {
         context.logger.info(
           {
             worker: 'retention',
             deleted,
             commandsDeleted,
+            monitoringDeleted,
             retentionDays: context.config.runRetentionDays,
           },
           'deleted expired runs',
