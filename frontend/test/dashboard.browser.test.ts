@@ -203,6 +203,31 @@ describe('dashboard in chromium', () => {
     await page.setViewportSize({ width: 1400, height: 900 });
   }, 60_000);
 
+  it('switches the active organization, and every page shows the new one', async () => {
+    const created = await page.evaluate(async () => {
+      const response = await fetch('/api/v1/organizations', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Globex' }),
+      });
+      return response.status;
+    });
+    expect(created).toBe(201);
+    await page.goto(`${dashboard.app.baseUrl}/`);
+    const organization = page.getByLabel('Organization');
+    await organization.waitFor(wait);
+    const agentsTotal = page
+      .getByTestId('agents-by-status')
+      .locator('div', { has: page.locator('dt', { hasText: /^total$/ }) })
+      .locator('dd');
+    await agentsTotal.filter({ hasText: '1' }).waitFor(wait);
+    await organization.selectOption({ label: 'Globex (admin)' });
+    await agentsTotal.filter({ hasText: '0' }).waitFor(wait);
+    expect(await organization.locator('option:checked').textContent()).toBe('Globex (admin)');
+    await organization.selectOption({ label: 'Acme (admin)' });
+    await agentsTotal.filter({ hasText: '1' }).waitFor(wait);
+  }, 60_000);
+
   it('signs out: the session is gone and the pages ask to sign in again', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in to Cronfleet' }).waitFor(wait);
