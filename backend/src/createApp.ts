@@ -6,7 +6,7 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import helmet, { type HelmetOptions } from 'helmet';
 import { registerAgentRoutes } from './agents/registerAgentRoutes.js';
 import { registerAuthRoutes } from './auth/registerAuthRoutes.js';
-import { registerEventStreamRoute } from './events/eventStreamRoute.js';
+import { registerEventStreamRoute, type EventStreams } from './events/eventStreamRoute.js';
 import { LiveEventHub } from './events/liveEventHub.js';
 import { ApiError, invalidJson, sendError, sendJson } from './http/apiError.js';
 import type { AppContext } from './http/appContext.js';
@@ -199,7 +199,7 @@ export function createApp(context: AppContext): Express {
   registerSilenceRoutes(app, context);
   // The dashboard's live events (Server-Sent Events). This replica starts listening for them
   // when its first stream opens.
-  registerEventStreamRoute(
+  app.locals.eventStreams = registerEventStreamRoute(
     app,
     context,
     new LiveEventHub(context.database, context.logger, context.now),
@@ -273,7 +273,16 @@ export function createApp(context: AppContext): Express {
  */
 export function createServer(context: AppContext, app: Express = createApp(context)): Server {
   const lean = leanRoutesOf(app);
-  return http.createServer((request, response) => {
+  const server = http.createServer((request, response) => {
     if (!lean.take(request, response)) void app(request, response);
   });
+  // server.close() waits for every request to end, and a live events stream never does: closing
+  // the server ends the streams first (their clients reconnect, to another replica).
+  const streams = app.locals.eventStreams as EventStreams | undefined;
+  const close = server.close.bind(server);
+  server.close = ((callback?: (error?: Error) => void) => {
+    streams?.closeAll();
+    return close(callback);
+  }) as Server['close'];
+  return server;
 }

@@ -9,7 +9,14 @@ import {
   type InventoryJob,
   type RunLiveEvent,
 } from '@cronfleet/core/api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createServer } from '../src/createApp.js';
+import { registerEventStreamRoute } from '../src/events/eventStreamRoute.js';
+import { LiveEventHub } from '../src/events/liveEventHub.js';
 import { runMonitorPass, type MonitorTiming } from '../src/monitoring/monitorWorker.js';
 import { call } from './agentTestCalls.js';
 import { seedAgent, seedOrganization, seedUser } from './seed.js';
@@ -329,6 +336,51 @@ describe('live events (GET /api/v1/events)', () => {
     const seenByB = JSON.stringify(b.messages);
     expect(seenByB).not.toContain(agent.agentId);
     expect(seenByB).not.toContain(incidentId);
+  });
+
+  it('ends a stream whose caller lost access, at the next keep-alive', async () => {
+    // The route on an app of its own, with keep-alives every 200 ms.
+    const own = express();
+    const streams = registerEventStreamRoute(
+      own,
+      app.context,
+      new LiveEventHub(app.context.database, app.context.logger, app.context.now),
+      { keepAliveMs: 200 },
+    );
+    const server = http.createServer(own).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const admin = await seedUser(app.database, organizationA, 'admin');
+      const member = await seedUser(app.database, organizationA, 'viewer');
+      const client = await SseClient.open(
+        `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/events`,
+        { authorization: `Bearer ${member.token}` },
+      );
+      await client.opened();
+      await vi.waitFor(() => expect(client.comments).toContain('keep-alive'), { timeout: 10_000 });
+      expect(streams.count).toBe(1);
+      const removed = await call(app, 'DELETE', `/api/v1/users/${member.userId}`, admin.token);
+      expect(removed.status).toBe(200);
+      await vi.waitFor(() => expect(streams.count).toBe(0), { timeout: 10_000 });
+      await client.close();
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it('ends its streams when the server closes, so that it can stop', async () => {
+    const server = createServer(app.context).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const client = await SseClient.open(
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/events`,
+      { authorization: `Bearer ${viewerA}` },
+    );
+    await client.opened();
+    await new Promise<void>((resolve, reject) =>
+      server.close((error) => (error === undefined ? resolve() : reject(error))),
+    );
+    await client.close();
   });
 
   it('releases the subscription when the client disconnects', async () => {

@@ -40,19 +40,38 @@ export function registerEventStreamRoute(
   context: AppContext,
   hub: LiveEventHub,
   options: EventStreamOptions = {},
-): void {
+): EventStreams {
   const keepAliveMs = options.keepAliveMs ?? 15_000;
   const retryMs = options.retryMs ?? 5_000;
   const maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
+  const open = new Set<() => void>();
   mountRoute(app, context, apiRoutes.streamEvents, async ({ principal, request, response }) => {
     await hub.start();
-    await stream(context, hub, principal, request, response, {
+    await stream(context, hub, principal, request, response, open, {
       keepAliveMs,
       retryMs,
       maxBufferedBytes,
     });
     return '';
   });
+  return {
+    closeAll: () => {
+      for (const close of [...open]) close();
+    },
+    get count() {
+      return open.size;
+    },
+  };
+}
+
+/** The open streams of an app. */
+export interface EventStreams {
+  /**
+   * Ends every open stream (their clients reconnect, to another replica). A stream never ends
+   * on its own, so a server that stops must end them, or it would wait for them forever.
+   */
+  closeAll(): void;
+  readonly count: number;
 }
 
 function stream(
@@ -61,6 +80,7 @@ function stream(
   principal: UserPrincipal,
   request: Request,
   response: Response,
+  open: Set<() => void>,
   options: Required<EventStreamOptions>,
 ): Promise<void> {
   return new Promise((resolve) => {
@@ -81,8 +101,7 @@ function stream(
           { organizationId: principal.organizationId },
           'live events: a client reads too slowly; its stream is closed (it reconnects and resumes)',
         );
-        finish();
-        response.end();
+        end();
       }
     };
     const lastEventId = request.headers['last-event-id'];
@@ -109,10 +128,7 @@ function stream(
     const keepAlive = setInterval(() => {
       write(': keep-alive\n\n');
       void stillAllowed(context, principal, request).then((allowed) => {
-        if (!allowed && !closed) {
-          finish();
-          response.end();
-        }
+        if (!allowed && !closed) end();
       });
     }, options.keepAliveMs);
     keepAlive.unref();
@@ -120,10 +136,16 @@ function stream(
     function finish() {
       if (closed) return;
       closed = true;
+      open.delete(end);
       clearInterval(keepAlive);
       unsubscribe();
       resolve();
     }
+    function end() {
+      finish();
+      response.end();
+    }
+    open.add(end);
     response.on('close', finish);
   });
 }
