@@ -103,12 +103,7 @@ export {
   SilencePathParams,
   SilenceStatus,
 } from './silenceContract.js';
-export {
-  JobDetail,
-  JobFireTime,
-  JobInstanceDetail,
-  JobPathParams,
-} from './jobDetailContract.js';
+export { JobDetail, JobFireTime, JobInstanceDetail, JobPathParams } from './jobDetailContract.js';
 export {
   AgentLiveEvent,
   IncidentLiveAction,
