@@ -338,6 +338,31 @@ describe('live events (GET /api/v1/events)', () => {
     expect(seenByB).not.toContain(incidentId);
   });
 
+  it('streams an agent revoked by an admin', async () => {
+    const a = await stream(viewerA);
+    await a.opened();
+    const doomed = await seedAgent(app.database, organizationA, { name: 'alpha-doomed' });
+    const admin = (await seedUser(app.database, organizationA, 'admin')).token;
+    const revoked = await call(
+      app,
+      'POST',
+      `/api/v1/agents/${doomed.agentId}/revoke`,
+      admin,
+      apiExamples.revokeAgentRequest,
+    );
+    expect(revoked.status).toBe(200);
+    const event = await a.next(
+      (message) =>
+        message.event === 'agent' &&
+        (JSON.parse(message.data) as AgentLiveEvent).agentId === doomed.agentId,
+    );
+    expect(JSON.parse(event.data)).toMatchObject({
+      name: 'alpha-doomed',
+      status: 'revoked',
+      online: false,
+    });
+  });
+
   it('ends a stream whose caller lost access, at the next keep-alive', async () => {
     // The route on an app of its own, with keep-alives every 200 ms.
     const own = express();

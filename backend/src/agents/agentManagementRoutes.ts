@@ -2,6 +2,7 @@ import { apiRoutes, type AgentDetail } from '@cronfleet/core/api';
 import { and, asc, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Express } from 'express';
 import { credentialsChanged } from '../http/credentialCache.js';
+import { publishAgentChange } from '../events/liveEventChannel.js';
 import { recordAudit } from '../audit/recordAudit.js';
 import type { Database } from '../db/database.js';
 import { agents } from '../db/schema.js';
@@ -151,6 +152,7 @@ export function registerAgentManagementRoutes(app: Express, context: AppContext)
       // Revoking a revoked agent keeps the first revocation and its reason.
       if (revoked !== undefined) {
         evict = await credentialsChanged(tx, context, revoked.id);
+        await publishAgentChange(tx, principal.organizationId, revoked.id);
         await recordAudit(
           tx,
           { principal, organizationId: principal.organizationId, request },
