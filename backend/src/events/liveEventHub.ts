@@ -97,7 +97,14 @@ export class LiveEventHub {
 
   /** Starts listening (once); resolves when the subscription is in place. */
   start(): Promise<void> {
-    this.listening ??= this.listen();
+    if (this.listening === undefined) {
+      const listening = this.listen();
+      this.listening = listening;
+      // A failed LISTEN (the database unreachable) is tried again by the next stream.
+      listening.catch(() => {
+        if (this.listening === listening) this.listening = undefined;
+      });
+    }
     return this.listening.then(() => undefined);
   }
 
