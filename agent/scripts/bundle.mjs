@@ -72,7 +72,7 @@ const script = readFileSync('dist/bundle/main.cjs', 'utf8');
 writeFileSync(
   'dist/bundle/main.cjs',
   script.replace(
-    /[^\x00-\x7f]/g,
+    /[\u0080-\uffff]/g,
     (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
   ),
 );
