@@ -93,6 +93,8 @@ function stream(
     request.socket.setNoDelay(true);
 
     let closed = false;
+    // Set once the opening lines are out; finish() may run before (a client gone at once).
+    let keepAlive: NodeJS.Timeout | undefined = undefined;
     const write = (text: string) => {
       if (closed) return;
       response.write(text);
@@ -123,9 +125,12 @@ function stream(
     // An id alone dispatches nothing, but sets the client's Last-Event-ID: a client that got no
     // event before it lost the connection still resumes from here.
     if (resumption.kind !== 'refetch') text += `id: ${hub.lastId}\n\n`;
+    open.add(end);
+    response.on('close', finish);
     write(text);
+    if (closed) return;
 
-    const keepAlive = setInterval(() => {
+    keepAlive = setInterval(() => {
       write(': keep-alive\n\n');
       void stillAllowed(context, principal, request).then((allowed) => {
         if (!allowed && !closed) end();
@@ -145,8 +150,6 @@ function stream(
       finish();
       response.end();
     }
-    open.add(end);
-    response.on('close', finish);
   });
 }
 
