@@ -99,6 +99,7 @@ describe('jobs view', () => {
         suspended,
         scheduler: 'crontab',
         graceSeconds: 600,
+        labels: namespace === 'production' ? { team: 'dba' } : { team: 'web' },
       };
     };
     await app.database.db
@@ -193,6 +194,9 @@ describe('jobs view', () => {
       instances: 2,
       suspendedInstances: 0,
       suspended: false,
+      labels: { team: 'dba' },
+      // Every run of the job in this organization, newest first (the running one of an hour ago).
+      recentRuns: expect.arrayContaining([]) as unknown,
       // The monitoring worker has not judged them yet.
       health: 'new',
       instanceHealth: [
@@ -200,6 +204,30 @@ describe('jobs view', () => {
         expect.objectContaining({ health: 'new', warnings: [] }),
       ],
     });
+  });
+
+  it('lists the last 20 runs of a job over its instances, newest first, and filters by label', async () => {
+    const backup = (await jobs()).body.items[0]!;
+    expect(backup.recentRuns).toHaveLength(9);
+    expect(backup.recentRuns[0]).toEqual({
+      runId: lastRunId,
+      status: 'running',
+      startedAt: '2024-06-10T11:00:00.000Z',
+    });
+    const starts = backup.recentRuns.map((run) => run.startedAt);
+    expect([...starts].sort().reverse()).toEqual(starts);
+    const names = async (label: string | string[]) => {
+      const query = new URLSearchParams();
+      for (const selector of [label].flat()) query.append('label', selector);
+      const response = await fetch(`${app.baseUrl}/api/v1/jobs?${query.toString()}`, {
+        headers: { authorization: `Bearer ${viewer}` },
+      });
+      const body = (await response.json()) as ListJobsResponse;
+      return body.items.map((job) => `${job.namespace}/${job.name}`);
+    };
+    expect(await names('team=web')).toEqual(['staging/report']);
+    expect(await names(['team=dba', 'team=web'])).toEqual([]);
+    expect((await names('team=dba')).length).toBe(3);
   });
 
   it('shows health per instance and as a whole (the worst), silenced when every open incident is, and filters by it', async () => {

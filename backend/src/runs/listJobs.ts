@@ -10,6 +10,7 @@ import type {
 import { describeCron, nextFireTime } from '@cronfleet/core/cron';
 import { sql, type SQL } from 'drizzle-orm';
 import type { DatabaseHandle } from '../db/database.js';
+import { parseLabelSelector } from '../agents/agentListFilters.js';
 import { containsPattern } from '../db/likePattern.js';
 import { shownInstanceHealth, worstHealth } from '../monitoring/jobHealthView.js';
 
@@ -26,6 +27,7 @@ interface InstanceRow {
   health: JobHealth;
   health_since: Date | string;
   warnings: string[];
+  labels: Record<string, string>;
 }
 
 interface JobRunRow {
@@ -42,6 +44,7 @@ interface JobRunRow {
   ended_7d: number | string;
   p50_ms: number | string | null;
   p95_ms: number | string | null;
+  recent_runs: { runId: string; status: RunStatus; startedAt: string }[];
 }
 
 const isoOrNull = (value: Date | string | null): string | null =>
@@ -94,6 +97,9 @@ function instanceFilter(organizationId: string, query: ListJobsQuery, only?: Job
       sql`(ji.namespace || '/' || ji.name) ilike ${containsPattern(query.q)} escape '\\'`,
     );
   }
+  for (const selector of query.label ?? []) {
+    conditions.push(sql`ji.labels @> ${JSON.stringify(parseLabelSelector(selector))}::jsonb`);
+  }
   return sql.join(conditions, sql` and `);
 }
 
@@ -113,7 +119,8 @@ export async function listJobs(
   const filter = instanceFilter(organizationId, query, only);
   const instances = await database.rows<InstanceRow>(sql`
     select ji.namespace, ji.name, ji.schedule, ji.timezone, ji.suspended, ji.agent_id,
-      a.name as agent_name, ${shownInstanceHealth()} as health, ji.health_since, ji.warnings
+      a.name as agent_name, ${shownInstanceHealth()} as health, ji.health_since, ji.warnings,
+      ji.labels
     from job_instances ji join agents a on a.id = ji.agent_id
     where ${filter}
     order by ji.namespace, ji.name, a.name`);
@@ -128,8 +135,19 @@ export async function listJobs(
     )
     select j.namespace, j.name,
       last.run_id, last.agent_id, last.status, last.started_at, last.finished_at, last.duration_ms,
-      week.runs_7d, week.succeeded_7d, week.ended_7d, week.p50_ms, week.p95_ms
+      week.runs_7d, week.succeeded_7d, week.ended_7d, week.p50_ms, week.p95_ms,
+      recent.runs as recent_runs
     from jobs j
+    left join lateral (
+      select coalesce(jsonb_agg(jsonb_build_object('runId', r.run_id, 'status', r.status,
+          'startedAt', r.started_at) order by r.started_at desc, r.id desc), '[]'::jsonb) as runs
+      from (
+        select r.run_id, r.status, r.started_at, r.id from runs r
+        where r.organization_id = ${organizationId} and r.namespace = j.namespace and r.name = j.name
+        order by r.started_at desc, r.id desc
+        limit 20
+      ) r
+    ) recent on true
     left join lateral (
       select r.run_id, r.agent_id, r.status, r.started_at, r.finished_at, r.duration_ms
       from runs r
@@ -224,6 +242,12 @@ export async function listJobs(
       suspended: suspendedInstances === group.length,
       health,
       instanceHealth,
+      labels: first.labels,
+      recentRuns: (run?.recent_runs ?? []).map((recent) => ({
+        runId: recent.runId,
+        status: recent.status,
+        startedAt: new Date(recent.startedAt).toISOString(),
+      })),
     });
   }
   return { items };

@@ -504,6 +504,15 @@ const jobSummary: JobSummary = {
   instances: 3,
   suspendedInstances: 0,
   suspended: false,
+  labels: { team: 'dba', tier: 'critical' },
+  recentRuns: [
+    { runId, status: 'succeeded', startedAt: '2024-05-01T06:00:00.412Z' },
+    {
+      runId: '6a1f3c2e-8b4d-4e5f-9a0b-1c2d3e4f5a6b',
+      status: 'failed',
+      startedAt: '2024-04-30T06:00:00.388Z',
+    },
+  ],
   health: 'failing',
   instanceHealth: [
     {

@@ -4,6 +4,8 @@ import {
   IsoDateTime,
   JobName,
   JobRef,
+  LabelSelector,
+  Labels,
   Namespace,
   Revision,
   TimeFilter,
@@ -142,6 +144,14 @@ export const JobInstanceHealth = z.object({
 });
 export type JobInstanceHealth = z.infer<typeof JobInstanceHealth>;
 
+/** One of a job's recent runs, as the strip of its last runs shows it. */
+export const JobRecentRun = z.object({
+  runId: z.string(),
+  status: RunStatus,
+  startedAt: IsoDateTime,
+});
+export type JobRecentRun = z.infer<typeof JobRecentRun>;
+
 /**
  * One job (namespace/name) across the agents that applied it (their job instances), with its
  * run statistics. Statistics count the runs that started in the last 7 days.
@@ -181,6 +191,10 @@ export const JobSummary = z.object({
   health: JobHealth,
   /** Each instance's health, by agent name. */
   instanceHealth: z.array(JobInstanceHealth).min(1),
+  /** The job's metadata.labels (as its first instance by agent name reports them). */
+  labels: Labels,
+  /** Its last 20 runs over every instance, newest first: the dashboard's strip. */
+  recentRuns: z.array(JobRecentRun).max(20),
 });
 export type JobSummary = z.infer<typeof JobSummary>;
 
@@ -191,6 +205,11 @@ export const ListJobsQuery = z.object({
   q: z.string().min(1).max(200).optional(),
   /** Only the jobs whose health (as a whole) is this. */
   health: JobHealth.optional(),
+  /** `key=value` on the job's labels (repeatable: every one must match, on some instance). */
+  label: z
+    .union([LabelSelector, z.array(LabelSelector)])
+    .transform((value) => (Array.isArray(value) ? value : [value]))
+    .optional(),
 });
 export type ListJobsQuery = z.infer<typeof ListJobsQuery>;
 
