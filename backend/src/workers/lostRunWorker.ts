@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { DatabaseHandle } from '../db/database.js';
 import type { AppContext } from '../http/appContext.js';
+import { notifyRowsExpression } from '../events/liveEventChannel.js';
 import { startPeriodicTask, type PeriodicTask } from './periodicTask.js';
 
 /** Runs marked per statement: short transactions, short locks. */
@@ -45,7 +46,8 @@ export async function markLostRunBatch(
 ): Promise<number> {
   const nowText = options.now.toISOString();
   const defaultReason = `no finish within ${durationText(options.defaultMaxRuntimeSeconds)} (the job sets no maxRuntime, or is no longer in its agent's inventory)`;
-  const rows = await database.rows<{ id: number | string }>(sql`
+  const [row] = await database.rows<{ marked: number }>(sql`
+    with lost as (
     update runs set status = 'lost', finished_at = ${nowText}::timestamptz,
       updated_at = ${nowText}::timestamptz,
       reason = overdue.reason
@@ -70,8 +72,11 @@ export async function markLostRunBatch(
       for update of r skip locked
     ) as overdue
     where runs.id = overdue.id and runs.status = 'running'
-    returning runs.id`);
-  return rows.length;
+    returning runs.organization_id, runs.run_id)
+    -- The dashboard's live events: one NOTIFY per chunk of runs marked, in this statement.
+    select (select count(*)::int from lost) as marked,
+      ${notifyRowsExpression('run', sql`lost`, sql`organization_id`, sql`run_id`)} as notified`);
+  return Number(row?.marked ?? 0);
 }
 
 /**
