@@ -2,6 +2,7 @@ import { createBrowserRouter, type RouteObject } from 'react-router';
 import { LiveUpdates } from './api/liveUpdates.js';
 import { AppLayout } from './layout/AppLayout.js';
 import { RequireSession } from './layout/RequireSession.js';
+import { JobPage } from './pages/JobPage.js';
 import { JobsPage } from './pages/JobsPage.js';
 import { NotFoundPage } from './pages/NotFoundPage.js';
 import { OverviewPage } from './pages/OverviewPage.js';
@@ -34,6 +35,7 @@ export const dashboardRoutes: RouteObject[] = [
     children: [
       { index: true, element: <OverviewPage /> },
       { path: 'jobs', element: <JobsPage /> },
+      { path: 'jobs/:namespace/:name', element: <JobPage /> },
       { path: 'runs', element: <RunsPage /> },
       { path: 'runs/:runId', element: <RunPage /> },
       { path: '*', element: <NotFoundPage /> },

@@ -20,12 +20,15 @@ export type CallInput<Name extends ApiRouteName> = (RouteOf<Name> extends { para
   : { params?: undefined }) &
   (RouteOf<Name> extends { query: z.ZodType }
     ? {
-        query?: Partial<Record<keyof InputOf<RouteOf<Name>['query']>, string | number | undefined>>;
+        query?: Partial<Record<keyof InputOf<RouteOf<Name>['query']>, QueryValue>>;
       }
     : { query?: undefined }) &
   (RouteOf<Name> extends { body: z.ZodType }
     ? { body: InputOf<RouteOf<Name>['body']> }
     : { body?: undefined });
+
+/** A query parameter's value; a list repeats the parameter (`label=a=1&label=b=2`). */
+export type QueryValue = string | number | readonly string[] | undefined;
 
 export type CallResult<Name extends ApiRouteName> = Infer<RouteOf<Name>['response']>;
 
@@ -57,11 +60,13 @@ function detailLines(details: unknown): string[] {
   });
 }
 
-function queryString(query: Record<string, string | number | undefined> | undefined): string {
+function queryString(query: Record<string, QueryValue> | undefined): string {
   if (query === undefined) return '';
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
-    if (value !== undefined && value !== '') search.set(key, String(value));
+    if (Array.isArray(value)) {
+      for (const item of value as readonly string[]) if (item !== '') search.append(key, item);
+    } else if (value !== undefined && value !== '') search.set(key, String(value));
   }
   const text = search.toString();
   return text === '' ? '' : `?${text}`;
@@ -75,7 +80,7 @@ export async function callApi<Name extends ApiRouteName>(
   const route = apiRoutes[name];
   const path =
     buildRoutePath(route.path, (input.params ?? {}) as Record<string, string>) +
-    queryString(input.query as Record<string, string | number | undefined> | undefined);
+    queryString(input.query as Record<string, QueryValue> | undefined);
   const write = route.method !== 'GET';
   let response: Response;
   try {

@@ -6,6 +6,7 @@ import { Link, useSearchParams } from 'react-router';
 import { callApi } from '../api/apiCall.js';
 import { useRefreshInterval } from '../api/liveUpdates.js';
 import { ErrorMessage } from '../components/ErrorMessage.js';
+import { RunStrip } from '../components/RunStrip.js';
 import { HealthBadge, RunStatusBadge } from '../components/StatusBadges.js';
 import { TimeText } from '../components/TimeText.js';
 import { durationText, percentText } from '../format/durationText.js';
@@ -13,7 +14,7 @@ import { usePageTitle } from './usePageTitle.js';
 
 /**
  * Every job (namespace/name) with its health, schedule, next and last run and 7-day figures. The
- * filters live in the URL (`?namespace=&health=&q=`), so a filtered view can be shared and the
+ * filters live in the URL (`?namespace=&health=&q=&label=team=data&label=…`), so a filtered view can be shared and the
  * Back button restores it. Only the rows on screen are in the DOM, so 10,000 jobs scroll freely.
  */
 const rowHeight = 64;
@@ -23,18 +24,36 @@ const columns = [
   'Schedule',
   'Next run',
   'Last run',
+  'Last 20 runs',
   'Success 7 d',
   'p50 / p95',
   'Instances',
 ];
 
-function readFilters(params: URLSearchParams) {
+interface JobFilterValues {
+  namespace: string;
+  q: string;
+  health: JobHealth | '';
+  /** `key=value` selectors, every one must match (the API's repeatable `label`). */
+  labels: string[];
+}
+
+function readFilters(params: URLSearchParams): JobFilterValues {
   const health = params.get('health');
   return {
     namespace: params.get('namespace') ?? '',
     q: params.get('q') ?? '',
     health: JobHealth.safeParse(health).success ? (health as JobHealth) : '',
+    labels: params.getAll('label').filter((label) => label !== ''),
   };
+}
+
+/** `team=data, tier=1` (commas or spaces) as the list of selectors. */
+function parseLabelText(text: string): string[] {
+  return text
+    .split(/[\s,]+/)
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
 }
 
 export function JobsPage() {
@@ -51,6 +70,7 @@ export function JobsPage() {
             namespace: filters.namespace || undefined,
             q: filters.q || undefined,
             health: filters.health || undefined,
+            label: filters.labels.length === 0 ? undefined : filters.labels,
           },
         },
         signal,
@@ -75,7 +95,10 @@ export function JobsPage() {
         initial={filters}
         onApply={(next) => {
           const params = new URLSearchParams();
-          for (const [key, value] of Object.entries(next)) if (value !== '') params.set(key, value);
+          if (next.namespace !== '') params.set('namespace', next.namespace);
+          if (next.health !== '') params.set('health', next.health);
+          if (next.q !== '') params.set('q', next.q);
+          for (const label of next.labels) params.append('label', label);
           setSearchParams(params);
         }}
       />
@@ -93,13 +116,14 @@ export function JobsPage() {
 }
 
 function JobFilters(props: {
-  initial: ReturnType<typeof readFilters>;
-  onApply: (filters: ReturnType<typeof readFilters>) => void;
+  initial: JobFilterValues;
+  onApply: (filters: JobFilterValues) => void;
 }) {
   const [filters, setFilters] = useState(props.initial);
+  const [labelText, setLabelText] = useState(props.initial.labels.join(', '));
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    props.onApply(filters);
+    props.onApply({ ...filters, labels: parseLabelText(labelText) });
   };
   return (
     <form className="filters" onSubmit={submit} aria-label="Filter jobs">
@@ -120,7 +144,7 @@ function JobFilters(props: {
           onChange={(event) => {
             const next = { ...filters, health: event.target.value as JobHealth | '' };
             setFilters(next);
-            props.onApply(next);
+            props.onApply({ ...next, labels: parseLabelText(labelText) });
           }}
         >
           <option value="">any</option>
@@ -130,6 +154,19 @@ function JobFilters(props: {
             </option>
           ))}
         </select>
+      </label>
+      <label>
+        Labels
+        <input
+          name="label"
+          value={labelText}
+          onChange={(event) => setLabelText(event.target.value)}
+          placeholder="team=data, tier=1"
+          aria-describedby="label-filter-help"
+        />
+        <span id="label-filter-help" className="visually-hidden">
+          key=value pairs separated by commas; a job must have every one
+        </span>
       </label>
       <label className="grow">
         Search
@@ -169,6 +206,33 @@ function ScheduleCell(props: { job: JobSummary }) {
       <br />
       <span className="small">{schedule.description}</span>
     </span>
+  );
+}
+
+/** A job's page: `/jobs/:namespace/:name`. */
+export function jobPath(namespace: string, name: string): string {
+  return `/jobs/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
+}
+
+/** A job's labels as `key=value` chips (at most 3 in the table, all of them in the title). */
+export function JobLabels(props: { labels: Record<string, string>; max?: number }) {
+  const entries = Object.entries(props.labels);
+  if (entries.length === 0) return null;
+  const max = props.max ?? 3;
+  const shown = entries.slice(0, max);
+  return (
+    <ul
+      className="labels"
+      aria-label="Labels"
+      title={entries.map(([key, value]) => `${key}=${value}`).join('\n')}
+    >
+      {shown.map(([key, value]) => (
+        <li key={key} className="label-chip">
+          {key}={value}
+        </li>
+      ))}
+      {entries.length > max ? <li className="muted small">+{entries.length - max}</li> : null}
+    </ul>
   );
 }
 
@@ -228,10 +292,11 @@ function JobsTable(props: { items: readonly JobSummary[] }) {
                 }}
               >
                 <div role="cell" className="job-name">
-                  <Link to={`/runs?job=${encodeURIComponent(ref)}`} title={`Runs of ${ref}`}>
+                  <Link to={jobPath(job.namespace, job.name)}>
                     <span className="muted">{job.namespace}/</span>
                     {job.name}
                   </Link>
+                  <JobLabels labels={job.labels} />
                 </div>
                 <div role="cell">
                   <HealthBadge health={job.health} />
@@ -263,6 +328,13 @@ function JobsTable(props: { items: readonly JobSummary[] }) {
                       relativeTo={now}
                     />
                   )}
+                </div>
+                <div role="cell">
+                  <RunStrip
+                    runs={job.recentRuns}
+                    to={`/runs?job=${encodeURIComponent(ref)}`}
+                    jobRef={ref}
+                  />
                 </div>
                 <div role="cell">
                   {percentText(job.successRate7d)}
