@@ -52,6 +52,10 @@ export interface Dashboard {
   succeededRunId: string;
   /** Reports a new run of `reports/<name>` through the agent protocol, as the agent would. */
   reportRun(name: string, status: CheckInFinish['status'], output: string): Promise<string>;
+  /** A call of the agent protocol as the agent web-1 (its bearer token). */
+  asAgent(method: string, route: string, body: unknown): Promise<unknown>;
+  /** web-1's heartbeat body (Ready, no errors); its answer carries the queued commands. */
+  heartbeat: HeartbeatRequest;
   close(): Promise<void>;
 }
 
@@ -131,8 +135,8 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   await agentCall(app, 'PUT', '/api/v1/agents/inventory', agent.token, {
     revision,
     jobs: [
-      job('nightly-export'),
-      job('daily-report'),
+      job('nightly-export', { labels: { team: 'data', tier: '1' } }),
+      job('daily-report', { labels: { team: 'reports' } }),
       job('cleanup', { schedule: '30 2 * * *', timezone: 'Europe/Berlin' }),
     ],
     unmanaged: [],
@@ -225,6 +229,8 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
       });
       return runId;
     },
+    asAgent: (method, route, body) => agentCall(app, method, route, agent.token, body),
+    heartbeat,
     close: async () => {
       await browser.close();
       await app.close();

@@ -48,6 +48,10 @@ describe.runIf(outDir !== undefined)('dashboard screenshots', () => {
         await page.goto(`${base}/jobs`);
         await page.getByRole('row', { name: /cleanup/ }).waitFor();
         await shoot('jobs');
+        await page.goto(`${base}/jobs/reports/daily-report`);
+        await page.getByRole('table', { name: 'Latest runs' }).waitFor();
+        await page.locator('.duration-canvas canvas').waitFor();
+        await shoot('job');
         await page.goto(`${base}/runs`);
         await page.getByRole('table', { name: 'Runs' }).waitFor();
         await shoot('runs');
