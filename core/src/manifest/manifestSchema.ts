@@ -96,7 +96,8 @@ export const metadataSchema = z
 const scheduleVerdicts = new Map<string, string | null>();
 const maxRememberedSchedules = 10_000;
 
-function scheduleProblem(expression: string): string | null {
+/** Why a schedule is invalid (the message zod reports), or null when it is valid. */
+export function scheduleProblem(expression: string): string | null {
   const known = scheduleVerdicts.get(expression);
   if (known !== undefined) return known;
   const result = validateCron(expression);

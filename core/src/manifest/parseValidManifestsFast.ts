@@ -18,6 +18,7 @@
 import jsYaml from 'js-yaml';
 import type { LoadedJob, LoadResult } from './parseManifestFile.js';
 import { isPlainObject, isValidNamespace, namespaceFromPath } from './parseManifestFile.js';
+import { checkCommonManifest } from './commonManifestCheck.js';
 import { jobManifestSchema, manifestApiVersion, manifestKind } from './manifestSchema.js';
 
 /** Exported for the equivalence tests. The YAML 1.2 core schema exactly as the `yaml` library resolves plain scalars. */
@@ -164,9 +165,13 @@ export function parseValidManifestsFast(file: string, text: string): LoadResult 
       if (!isValidNamespace(derived)) return null;
       candidate = { ...value, metadata: { ...metadata, namespace: derived } };
     }
-    const result = jobManifestSchema.safeParse(candidate);
-    if (!result.success) return null;
-    const manifest = result.data;
+    // The common shape is checked by hand; zod decides anything else (commonManifestCheck.ts).
+    let manifest = checkCommonManifest(candidate);
+    if (manifest === undefined) {
+      const result = jobManifestSchema.safeParse(candidate);
+      if (!result.success) return null;
+      manifest = result.data;
+    }
     const namespace = manifest.metadata.namespace ?? namespaceFromPath(file);
     jobs.push({
       namespace,
