@@ -18,9 +18,10 @@
 
 import {
   InvalidTimeZoneError,
+  fireMinutesBetween,
   isValidTimeZone,
   matches,
-  nextFireTimes,
+  nextFireTime,
   parseCron,
 } from '@cronfleet/core/cron';
 import type { CronSchedule } from '@cronfleet/core/cron';
@@ -128,25 +129,11 @@ function jobFireMinutes(
   end: number,
   stretch: boolean,
 ): number[] {
-  const minutes: number[] = [];
-  let after = new Date((start - 1) * MS_PER_MINUTE);
-  // Doubling batches: one evaluator search for a rare schedule, big batches for a dense one.
-  let batch = 1;
-  for (;;) {
-    const fires = nextFireTimes(schedule, { after, count: batch, timezone: zone });
-    for (const fire of fires) {
-      const minute = fire.getTime() / MS_PER_MINUTE;
-      // Past the horizon: done, unless the horizon held none (then this one stretches it).
-      if (minute > end && (minutes.length > 0 || !stretch)) return minutes;
-      minutes.push(minute);
-      if (minute > end) return minutes;
-    }
-    const last = fires[fires.length - 1];
-    if (fires.length < batch || last === undefined) break;
-    after = last;
-    batch = Math.min(batch * 2, 16_384);
-  }
-  return minutes;
+  // Minutes, not Dates: a dense schedule fires thousands of times over the horizon.
+  const minutes = fireMinutesBetween(schedule, zone, start, end);
+  if (minutes.length > 0 || !stretch) return minutes;
+  const next = nextFireTime(schedule, { after: new Date(end * MS_PER_MINUTE), timezone: zone });
+  return next === null ? [] : [next.getTime() / MS_PER_MINUTE];
 }
 
 /** The native zone's wall-clock fields of the job's instants. */

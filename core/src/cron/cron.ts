@@ -14,6 +14,7 @@ export type {
 } from './cronExpression.js';
 export {
   NoFireTimeError,
+  fireMinutesBetween,
   matches,
   nextFireTime,
   nextFireTimes,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { parseCron } from './cronExpression.js';
 import {
+  fireMinutesBetween,
   NoFireTimeError,
   matches,
   nextFireTime,
@@ -527,5 +528,38 @@ describe('arguments', () => {
     expect(nextFireTime('17 5 * * *', { after })).toEqual(
       nextFireTime('17 5 * * *', { after, timezone: zone }),
     );
+  });
+});
+
+describe('fireMinutesBetween', () => {
+  const minuteOf = (date: Date): number => date.getTime() / 60_000;
+
+  it.each([
+    ['0 2 * * *', 'America/New_York'],
+    ['30 2 * * *', 'Europe/Berlin'],
+    ['*/20 1-3 * * *', 'Australia/Lord_Howe'],
+    ['7 */2 * * 1-5', 'Asia/Kolkata'],
+    ['0 0 29 2 *', 'UTC'],
+    ['15 1 * 3,10,11 0', 'America/Santiago'],
+  ])('gives the fire times of nextFireTimes for %s in %s, as minutes', (expression, zone) => {
+    const first = Date.UTC(2026, 0, 1) / 60_000;
+    const last = first + 400 * 1440;
+    const expected = nextFireTimes(expression, {
+      after: new Date((first - 1) * 60_000),
+      count: 20_000,
+      timezone: zone,
+    })
+      .map(minuteOf)
+      .filter((minute) => minute <= last);
+    expect(fireMinutesBetween(expression, zone, first, last)).toEqual(expected);
+    // Inclusive bounds.
+    const [one] = expected;
+    if (one !== undefined) expect(fireMinutesBetween(expression, zone, one, one)).toEqual([one]);
+  });
+
+  it('refuses bounds that are not whole minutes of the supported years', () => {
+    expect(() => fireMinutesBetween('@daily', 'UTC', 0.5, 10)).toThrow(RangeError);
+    expect(() => fireMinutesBetween('@daily', 'UTC', 0, 1e12)).toThrow(RangeError);
+    expect(() => fireMinutesBetween('@reboot', 'UTC', 0, 10)).toThrow(NoFireTimeError);
   });
 });
