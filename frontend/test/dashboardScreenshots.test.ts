@@ -52,6 +52,10 @@ describe.runIf(outDir !== undefined)('dashboard screenshots', () => {
         await page.getByRole('table', { name: 'Latest runs' }).waitFor();
         await page.locator('.duration-canvas canvas').waitFor();
         await shoot('job');
+        await page.screenshot({
+          path: path.join(outDir!, `job-full-${viewport.name}-${colorScheme}.png`),
+          fullPage: true,
+        });
         await page.goto(`${base}/runs`);
         await page.getByRole('table', { name: 'Runs' }).waitFor();
         await shoot('runs');

@@ -14,9 +14,12 @@ const seriesColors = ['--info', '--good', '--warn', '--bad', '--neutral', '--bad
 interface Lanes {
   agents: string[];
   data: uPlot.AlignedData;
+  /** The time axis in seconds: the first run to now, at least an hour (uPlot would otherwise
+   * stretch a single run over years). */
+  xRange: [number, number];
 }
 
-function lanes(runs: readonly Run[]): Lanes {
+function lanes(runs: readonly Run[], now: number): Lanes {
   const timed = runs
     .filter((run) => run.startedAt !== null && run.durationMs !== null)
     .sort((a, b) => Date.parse(a.startedAt!) - Date.parse(b.startedAt!));
@@ -25,12 +28,18 @@ function lanes(runs: readonly Run[]): Lanes {
   const ys = agents.map((agent) =>
     timed.map((run) => (run.agentName === agent ? run.durationMs! / 1000 : null)),
   );
-  return { agents, data: [x, ...ys] };
+  const last = Math.max(now / 1000, ...x);
+  const first = Math.min(last - 3600, ...x);
+  const pad = (last - first) * 0.02;
+  return { agents, data: [x, ...ys], xRange: [first - pad, last + pad] };
 }
 
-export function RunDurationChart(props: { runs: readonly Run[] }) {
+export function RunDurationChart(props: { runs: readonly Run[]; now: number }) {
   const container = useRef<HTMLDivElement>(null);
-  const { agents, data } = useMemo(() => lanes(props.runs), [props.runs]);
+  const { runs, now } = props;
+  // To the minute: a re-render does not redraw the chart unless its runs or the minute changed.
+  const minute = Math.ceil(now / 60_000) * 60_000;
+  const { agents, data, xRange } = useMemo(() => lanes(runs, minute), [runs, minute]);
   useEffect(() => {
     const element = container.current;
     if (element === null || data[0].length === 0) return;
@@ -44,7 +53,7 @@ export function RunDurationChart(props: { runs: readonly Run[] }) {
         legend: { show: false },
         cursor: { show: false },
         scales: {
-          x: { time: true },
+          x: { time: true, range: () => xRange },
           y: { range: (_plot, _min, max) => [0, Math.max(max * 1.1, 1)] },
         },
         series: [
@@ -79,7 +88,7 @@ export function RunDurationChart(props: { runs: readonly Run[] }) {
       observer.disconnect();
       plot.destroy();
     };
-  }, [agents, data]);
+  }, [agents, data, xRange]);
 
   if (data[0].length === 0) {
     return <p className="empty">No finished run with a duration yet.</p>;

@@ -17,9 +17,10 @@ export function RunTimeline(props: { runs: readonly Run[]; now: number }) {
   if (runs.length === 0) return <p className="empty">No runs yet.</p>;
   const at = (run: Run) => Date.parse(run.startedAt ?? run.finishedAt!);
   const agents = [...new Set(runs.map((run) => run.agentName))].sort();
-  const start = Math.min(...runs.map(at));
+  // At least the last hour, as the duration chart below, so both read on the same axis.
   const end = Math.max(props.now, ...runs.map(at));
-  const span = Math.max(end - start, 60_000);
+  const start = Math.min(end - 3_600_000, ...runs.map(at));
+  const span = end - start;
   // Percentages keep the marks in place at any width without stretching text.
   const x = (time: number) => `${(1 + ((time - start) / span) * 98).toFixed(3)}%`;
   return (

@@ -186,7 +186,7 @@ export function JobPage() {
               </h3>
               <RunTimeline runs={runs.data.items} now={now} />
               <h3 className="small muted">Duration</h3>
-              <RunDurationChart runs={runs.data.items} />
+              <RunDurationChart runs={runs.data.items} now={now} />
             </div>
             <JobRunsTable runs={runs.data.items.slice(0, 20)} now={now} />
           </>

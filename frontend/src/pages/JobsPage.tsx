@@ -223,7 +223,7 @@ export function JobLabels(props: { labels: Record<string, string>; max?: number 
   return (
     <ul
       className="labels"
-      aria-label="Labels"
+      aria-label="Job labels"
       title={entries.map(([key, value]) => `${key}=${value}`).join('\n')}
     >
       {shown.map(([key, value]) => (
