@@ -112,6 +112,7 @@ export class ZoneOffsets {
   readonly zone: string;
   private formatterOfZone: Intl.DateTimeFormat | undefined;
   private offsetFormatterOfZone: Intl.DateTimeFormat | undefined;
+  private lastSegment: OffsetSegment | undefined;
   private readonly chunks = new Map<number, OffsetChunk>();
   private readonly isUtc: boolean;
 
@@ -207,6 +208,15 @@ export class ZoneOffsets {
 
   /** The constant-offset segment that contains a UTC minute. */
   segmentAt(minute: number): OffsetSegment {
+    // Searches ask for minute after minute of one segment: answer those with the same object
+    // (segments are read-only, and a minute inside one always maps back to it).
+    const last = this.lastSegment;
+    if (last !== undefined && minute >= last.start && minute < last.end) return last;
+    this.lastSegment = this.findSegment(minute);
+    return this.lastSegment;
+  }
+
+  private findSegment(minute: number): OffsetSegment {
     const index = Math.floor(minute / CHUNK_MINUTES);
     let chunk = this.chunks.get(index);
     if (chunk === undefined) {

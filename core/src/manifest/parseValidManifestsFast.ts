@@ -21,21 +21,33 @@ import { isPlainObject, isValidNamespace, namespaceFromPath } from './parseManif
 import { checkCommonManifest } from './commonManifestCheck.js';
 import { jobManifestSchema, manifestApiVersion, manifestKind } from './manifestSchema.js';
 
+/**
+ * A first-character test that every text the regular expression after it accepts passes: js-yaml
+ * tries each type on every plain scalar, keys included, and most are words such as `schedule`.
+ */
+function startsWithOneOf(text: string, characters: string): boolean {
+  return text.length > 0 && characters.includes(text[0] as string);
+}
+
 /** Exported for the equivalence tests. The YAML 1.2 core schema exactly as the `yaml` library resolves plain scalars. */
 const coreScalarTypes = [
   new jsYaml.Type('tag:yaml.org,2002:null', {
     kind: 'scalar',
-    resolve: (text: string) => /^(?:~|[Nn]ull|NULL)?$/.test(text),
+    resolve: (text: string) =>
+      (text === '' || startsWithOneOf(text, '~nN')) && /^(?:~|[Nn]ull|NULL)?$/.test(text),
     construct: () => null,
   }),
   new jsYaml.Type('tag:yaml.org,2002:bool', {
     kind: 'scalar',
-    resolve: (text: string) => /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(text),
+    resolve: (text: string) =>
+      startsWithOneOf(text, 'tTfF') && /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(text),
     construct: (text: string) => text[0] === 't' || text[0] === 'T',
   }),
   new jsYaml.Type('tag:yaml.org,2002:int', {
     kind: 'scalar',
-    resolve: (text: string) => /^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$/.test(text),
+    resolve: (text: string) =>
+      startsWithOneOf(text, '-+0123456789') &&
+      /^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$/.test(text),
     construct: (text: string) =>
       text.startsWith('0o')
         ? parseInt(text.slice(2), 8)
@@ -46,6 +58,7 @@ const coreScalarTypes = [
   new jsYaml.Type('tag:yaml.org,2002:float', {
     kind: 'scalar',
     resolve: (text: string) =>
+      startsWithOneOf(text, '-+.0123456789') &&
       /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+|[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*))$/.test(
         text,
       ),
