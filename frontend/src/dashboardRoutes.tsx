@@ -2,6 +2,8 @@ import { createBrowserRouter, type RouteObject } from 'react-router';
 import { LiveUpdates } from './api/liveUpdates.js';
 import { AppLayout } from './layout/AppLayout.js';
 import { RequireSession } from './layout/RequireSession.js';
+import { AgentPage } from './pages/AgentPage.js';
+import { AgentsPage } from './pages/AgentsPage.js';
 import { JobPage } from './pages/JobPage.js';
 import { JobsPage } from './pages/JobsPage.js';
 import { NotFoundPage } from './pages/NotFoundPage.js';
@@ -12,13 +14,14 @@ import { SignInPage } from './pages/SignInPage.js';
 
 /**
  * The dashboard's pages. A page's entry in `navigation` is added with the page, so the menu never
- * links to one that does not exist (agents, incidents, silences and settings come next: add the
+ * links to one that does not exist (incidents, silences and settings come next: add the
  * route under the layout and its entry here).
  */
 export const navigation: readonly { path: string; label: string }[] = [
   { path: '/', label: 'Overview' },
   { path: '/jobs', label: 'Jobs' },
   { path: '/runs', label: 'Runs' },
+  { path: '/agents', label: 'Agents' },
 ];
 
 export const dashboardRoutes: RouteObject[] = [
@@ -38,6 +41,8 @@ export const dashboardRoutes: RouteObject[] = [
       { path: 'jobs/:namespace/:name', element: <JobPage /> },
       { path: 'runs', element: <RunsPage /> },
       { path: 'runs/:runId', element: <RunPage /> },
+      { path: 'agents', element: <AgentsPage /> },
+      { path: 'agents/:agentId', element: <AgentPage /> },
       { path: '*', element: <NotFoundPage /> },
     ],
   },

@@ -81,7 +81,7 @@ describe('job page in chromium', () => {
     await row.waitFor(wait);
     expect(await table.getByRole('row').count()).toBe(2);
     expect(await page.getByRole('textbox', { name: 'Labels' }).inputValue()).toBe('team=data');
-    expect(await row.getByRole('list', { name: 'Job labels' }).textContent()).toContain(
+    expect(await row.getByRole('list', { name: 'Labels' }).textContent()).toContain(
       'team=data',
     );
     const strip = row.getByRole('link', { name: /last 1 runs: 1 succeeded/ });

@@ -7,11 +7,11 @@ import { ErrorMessage } from '../components/ErrorMessage.js';
 import { RunDurationChart } from '../components/RunDurationChart.js';
 import { RunStrip } from '../components/RunStrip.js';
 import { RunTimeline } from '../components/RunTimeline.js';
+import { LabelList } from '../components/LabelList.js';
 import { HealthBadge, RunStatusBadge } from '../components/StatusBadges.js';
 import { TimeText } from '../components/TimeText.js';
 import { durationText, percentText } from '../format/durationText.js';
 import { useSession } from '../layout/RequireSession.js';
-import { JobLabels } from './JobsPage.js';
 import { usePageTitle } from './usePageTitle.js';
 
 /**
@@ -61,7 +61,7 @@ export function JobPage() {
           <span className="muted">{j.namespace}/</span>
           {j.name} <HealthBadge health={j.health} />
         </h1>
-        <JobLabels labels={j.labels} max={20} />
+        <LabelList labels={j.labels} max={20} />
       </div>
       <RunNow job={j} />
       <section className="card" aria-labelledby="job-facts">

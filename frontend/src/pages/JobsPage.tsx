@@ -6,6 +6,7 @@ import { Link, useSearchParams } from 'react-router';
 import { callApi } from '../api/apiCall.js';
 import { useRefreshInterval } from '../api/liveUpdates.js';
 import { ErrorMessage } from '../components/ErrorMessage.js';
+import { LabelList, parseLabelText } from '../components/LabelList.js';
 import { RunStrip } from '../components/RunStrip.js';
 import { HealthBadge, RunStatusBadge } from '../components/StatusBadges.js';
 import { TimeText } from '../components/TimeText.js';
@@ -46,14 +47,6 @@ function readFilters(params: URLSearchParams): JobFilterValues {
     health: JobHealth.safeParse(health).success ? (health as JobHealth) : '',
     labels: params.getAll('label').filter((label) => label !== ''),
   };
-}
-
-/** `team=data, tier=1` (commas or spaces) as the list of selectors. */
-function parseLabelText(text: string): string[] {
-  return text
-    .split(/[\s,]+/)
-    .map((part) => part.trim())
-    .filter((part) => part !== '');
 }
 
 export function JobsPage() {
@@ -214,28 +207,6 @@ export function jobPath(namespace: string, name: string): string {
   return `/jobs/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
 }
 
-/** A job's labels as `key=value` chips (at most 3 in the table, all of them in the title). */
-export function JobLabels(props: { labels: Record<string, string>; max?: number }) {
-  const entries = Object.entries(props.labels);
-  if (entries.length === 0) return null;
-  const max = props.max ?? 3;
-  const shown = entries.slice(0, max);
-  return (
-    <ul
-      className="labels"
-      aria-label="Job labels"
-      title={entries.map(([key, value]) => `${key}=${value}`).join('\n')}
-    >
-      {shown.map(([key, value]) => (
-        <li key={key} className="label-chip">
-          {key}={value}
-        </li>
-      ))}
-      {entries.length > max ? <li className="muted small">+{entries.length - max}</li> : null}
-    </ul>
-  );
-}
-
 function JobsTable(props: { items: readonly JobSummary[] }) {
   const { items } = props;
   const listRef = useRef<HTMLDivElement>(null);
@@ -296,7 +267,7 @@ function JobsTable(props: { items: readonly JobSummary[] }) {
                     <span className="muted">{job.namespace}/</span>
                     {job.name}
                   </Link>
-                  <JobLabels labels={job.labels} />
+                  <LabelList labels={job.labels} />
                 </div>
                 <div role="cell">
                   <HealthBadge health={job.health} />
