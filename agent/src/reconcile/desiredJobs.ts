@@ -203,7 +203,9 @@ export function desiredJobs(input: DesiredJobsInput): DesiredJobsResult {
     .sort((a, b) => (a.job.id < b.job.id ? -1 : a.job.id > b.job.id ? 1 : 0));
   const byNamespace = new Map<string, Pending[]>();
   for (const entry of fresh) {
-    byNamespace.set(entry.job.namespace, [...(byNamespace.get(entry.job.namespace) ?? []), entry]);
+    const entries = byNamespace.get(entry.job.namespace);
+    if (entries === undefined) byNamespace.set(entry.job.namespace, [entry]);
+    else entries.push(entry);
   }
   for (const entries of byNamespace.values()) {
     for (let start = 0; start < entries.length; start += RUN_SPECS_PER_FILE) {

@@ -155,32 +155,50 @@ function emptyWallFields(): WallFields {
   };
 }
 
-/** Adds the native wall-clock fields of ascending instants to `fields`. */
+/**
+ * Adds the native wall-clock fields of ascending instants to `fields`. A year of a dense job is
+ * thousands of instants: the minutes of the day are marked in a table, and the calendar fields
+ * of a day inside the horizon are read from the horizon's table rather than from a Date.
+ */
 function addWallFields(
   fields: WallFields,
   fireMinutes: readonly number[],
   nativeZone: string,
+  horizon: { start: number; end: number },
 ): void {
   if (fireMinutes.length === 0) return;
   const first = fireMinutes[0] ?? 0;
   const last = fireMinutes[fireMinutes.length - 1] ?? 0;
   const spans = offsetSpans(nativeZone, first, last + 1);
+  const days = horizonDays(horizon.start, horizon.end);
+  const firstDay = horizonFirstDay(horizon.start);
+  const minutesOfDay = new Uint8Array(MINUTES_PER_DAY);
   let spanIndex = 0;
   let lastDay = Number.NaN;
   for (const minute of fireMinutes) {
     while ((spans[spanIndex]?.end ?? Infinity) <= minute) spanIndex += 1;
     const wall = minute + (spans[spanIndex]?.offset ?? 0);
-    const minuteOfDay = ((wall % MINUTES_PER_DAY) + MINUTES_PER_DAY) % MINUTES_PER_DAY;
-    fields.minutes.add(minuteOfDay % 60);
-    fields.hours.add(Math.floor(minuteOfDay / 60));
+    minutesOfDay[((wall % MINUTES_PER_DAY) + MINUTES_PER_DAY) % MINUTES_PER_DAY] = 1;
     const day = Math.floor(wall / MINUTES_PER_DAY);
     if (day !== lastDay) {
       lastDay = day;
-      const date = new Date(day * MINUTES_PER_DAY * MS_PER_MINUTE);
-      fields.months.add(date.getUTCMonth() + 1);
-      fields.daysOfMonth.add(date.getUTCDate());
-      fields.daysOfWeek.add(date.getUTCDay());
+      const index = day - firstDay;
+      if (index >= 0 && index < days.month.length) {
+        fields.months.add(days.month[index]!);
+        fields.daysOfMonth.add(days.dayOfMonth[index]!);
+        fields.daysOfWeek.add(days.dayOfWeek[index]!);
+      } else {
+        const date = new Date(day * MINUTES_PER_DAY * MS_PER_MINUTE);
+        fields.months.add(date.getUTCMonth() + 1);
+        fields.daysOfMonth.add(date.getUTCDate());
+        fields.daysOfWeek.add(date.getUTCDay());
+      }
     }
+  }
+  for (let minuteOfDay = 0; minuteOfDay < MINUTES_PER_DAY; minuteOfDay++) {
+    if (minutesOfDay[minuteOfDay] !== 1) continue;
+    fields.minutes.add(minuteOfDay % 60);
+    fields.hours.add(Math.floor(minuteOfDay / 60));
   }
 }
 
@@ -239,9 +257,14 @@ interface HorizonDays {
 /** Every translation of a plan shares one horizon: its days are computed once. */
 let lastHorizon: { start: number; end: number; days: HorizonDays } | undefined;
 
+/** The day (since the epoch) of a horizon's first table entry. */
+function horizonFirstDay(start: number): number {
+  return Math.floor(start / MINUTES_PER_DAY) - 1;
+}
+
 function horizonDays(start: number, end: number): HorizonDays {
   if (lastHorizon?.start === start && lastHorizon.end === end) return lastHorizon.days;
-  const first = Math.floor(start / MINUTES_PER_DAY) - 1;
+  const first = horizonFirstDay(start);
   const count = Math.floor(end / MINUTES_PER_DAY + 1) - first + 1;
   const days: HorizonDays = {
     month: new Uint8Array(count),
@@ -287,8 +310,8 @@ function buildSuperset(
       )
     : [];
   const fields = emptyWallFields();
-  addWallFields(fields, horizonMinutes, nativeZone);
-  addWallFields(fields, leapMinutes, nativeZone);
+  addWallFields(fields, horizonMinutes, nativeZone, { start, end });
+  addWallFields(fields, leapMinutes, nativeZone, { start, end });
   const days = dayFieldTexts(fields, start, end);
   const dayText = `${days.dayOfMonth} ${days.month} ${days.dayOfWeek}`;
 
