@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
+import { apiExamples } from '@cronfleet/core/api';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { admin, startDashboard, type Dashboard } from './dashboardHarness.js';
 
@@ -18,6 +19,12 @@ describe.runIf(outDir !== undefined)('dashboard screenshots', () => {
   let dashboard: Dashboard;
   beforeAll(async () => {
     dashboard = await startDashboard();
+    // A Stalled agent, so the agents pages show a located manifest error.
+    await dashboard.asAgent('POST', '/api/v1/agents/heartbeat', {
+      ...dashboard.heartbeat,
+      conditions: apiExamples.heartbeatRequest.conditions,
+      errors: apiExamples.heartbeatRequest.errors,
+    });
     await mkdir(outDir!, { recursive: true });
   }, 180_000);
   afterAll(async () => dashboard?.close(), 60_000);
@@ -54,6 +61,16 @@ describe.runIf(outDir !== undefined)('dashboard screenshots', () => {
         await shoot('job');
         await page.screenshot({
           path: path.join(outDir!, `job-full-${viewport.name}-${colorScheme}.png`),
+          fullPage: true,
+        });
+        await page.goto(`${base}/agents`);
+        await page.getByRole('table', { name: 'Agents' }).waitFor();
+        await shoot('agents');
+        await page.getByRole('link', { name: 'web-1' }).click();
+        await page.getByRole('list', { name: 'Manifest errors' }).waitFor();
+        await shoot('agent');
+        await page.screenshot({
+          path: path.join(outDir!, `agent-full-${viewport.name}-${colorScheme}.png`),
           fullPage: true,
         });
         await page.goto(`${base}/runs`);
