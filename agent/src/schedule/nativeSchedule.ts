@@ -223,11 +223,35 @@ function leapDayWindow(start: number, end: number): { start: number; end: number
  * The day fields: restrict the months, and the days of the month or the days of the week,
  * whichever matches fewer days over the horizon (never both, see the file comment).
  */
-function dayFieldTexts(
-  fields: WallFields,
-  start: number,
-  end: number,
-): { dayOfMonth: string; month: string; dayOfWeek: string } {
+function dayFieldTexts(fields: WallFields, start: number, end: number): DayFieldTexts {
+  // Jobs of one zone share their day sets (every weekday, the 1st, …): their texts are counted
+  // over the horizon once per plan.
+  const key = `${start}:${end}:${bitsOf(fields.months)}:${bitsOf(fields.daysOfMonth)}:${bitsOf(fields.daysOfWeek)}`;
+  let texts = dayTexts.get(key);
+  if (texts === undefined) {
+    if (dayTexts.size >= TRANSLATION_CACHE_LIMIT) dayTexts.clear();
+    texts = countedDayFieldTexts(fields, start, end);
+    dayTexts.set(key, texts);
+  }
+  return texts;
+}
+
+interface DayFieldTexts {
+  readonly dayOfMonth: string;
+  readonly month: string;
+  readonly dayOfWeek: string;
+}
+
+const dayTexts = new Map<string, DayFieldTexts>();
+
+/** A set of field values (0-31) as the bits of a number. */
+function bitsOf(values: ReadonlySet<number>): number {
+  let bits = 0;
+  for (const value of values) bits += 2 ** value;
+  return bits;
+}
+
+function countedDayFieldTexts(fields: WallFields, start: number, end: number): DayFieldTexts {
   const month = fieldText(fields.months, MONTH_RANGE);
   let byDayOfMonth = 0;
   let byDayOfWeek = 0;

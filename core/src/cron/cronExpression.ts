@@ -188,6 +188,13 @@ function parseField(expression: string, text: string, spec: FieldSpec): number[]
     );
   };
 
+  // The two commonest fields, a number and `*`, without the general path's sets and sorting.
+  if (text === '*') return starValues(spec);
+  if (/^\d+$/.test(text)) {
+    const value = readValue(text);
+    return [spec.name === 'day-of-week' && value === 7 ? 0 : value];
+  }
+
   const values = new Set<number>();
   for (const item of text.split(',')) {
     if (item === '') fail('empty list item; remove the extra comma');
@@ -234,6 +241,14 @@ function parseField(expression: string, text: string, spec: FieldSpec): number[]
     }
   }
   return [...values].sort((a, b) => a - b);
+}
+
+/** The values of `*`: the whole range (day-of-week without 7, which is 0 again). */
+function starValues(spec: FieldSpec): number[] {
+  const values: number[] = [];
+  const max = spec.name === 'day-of-week' ? 6 : spec.max;
+  for (let value = spec.min; value <= max; value += 1) values.push(value);
+  return values;
 }
 
 /**
