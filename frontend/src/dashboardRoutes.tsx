@@ -4,7 +4,10 @@ import { AppLayout } from './layout/AppLayout.js';
 import { RequireSession } from './layout/RequireSession.js';
 import { AgentPage } from './pages/AgentPage.js';
 import { AgentsPage } from './pages/AgentsPage.js';
+import { IncidentPage } from './pages/IncidentPage.js';
+import { IncidentsPage } from './pages/IncidentsPage.js';
 import { JobPage } from './pages/JobPage.js';
+import { SilencesPage } from './pages/SilencesPage.js';
 import { JobsPage } from './pages/JobsPage.js';
 import { NotFoundPage } from './pages/NotFoundPage.js';
 import { OverviewPage } from './pages/OverviewPage.js';
@@ -14,7 +17,7 @@ import { SignInPage } from './pages/SignInPage.js';
 
 /**
  * The dashboard's pages. A page's entry in `navigation` is added with the page, so the menu never
- * links to one that does not exist (incidents, silences and settings come next: add the
+ * links to one that does not exist (settings come next: add the
  * route under the layout and its entry here).
  */
 export const navigation: readonly { path: string; label: string }[] = [
@@ -22,6 +25,8 @@ export const navigation: readonly { path: string; label: string }[] = [
   { path: '/jobs', label: 'Jobs' },
   { path: '/runs', label: 'Runs' },
   { path: '/agents', label: 'Agents' },
+  { path: '/incidents', label: 'Incidents' },
+  { path: '/silences', label: 'Silences' },
 ];
 
 export const dashboardRoutes: RouteObject[] = [
@@ -43,6 +48,9 @@ export const dashboardRoutes: RouteObject[] = [
       { path: 'runs/:runId', element: <RunPage /> },
       { path: 'agents', element: <AgentsPage /> },
       { path: 'agents/:agentId', element: <AgentPage /> },
+      { path: 'incidents', element: <IncidentsPage /> },
+      { path: 'incidents/:incidentId', element: <IncidentPage /> },
+      { path: 'silences', element: <SilencesPage /> },
       { path: '*', element: <NotFoundPage /> },
     ],
   },
