@@ -199,6 +199,14 @@ describe('dashboard in chromium', () => {
     await page.getByRole('heading', { name: 'Overview' }).waitFor(wait);
     const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
     expect(scrollWidth).toBeLessThanOrEqual(390);
+    // Every menu entry fits on screen (the menu wraps rather than running off the edge).
+    const links = page.getByRole('navigation', { name: 'Main' }).getByRole('link');
+    expect(await links.count()).toBeGreaterThanOrEqual(6);
+    for (const link of await links.all()) {
+      const box = await link.boundingBox();
+      expect(box).not.toBeNull();
+      expect(box!.x + box!.width).toBeLessThanOrEqual(390);
+    }
     expect(await page.getByRole('button', { name: 'Sign out' }).isVisible()).toBe(true);
     await page.setViewportSize({ width: 1400, height: 900 });
   }, 60_000);

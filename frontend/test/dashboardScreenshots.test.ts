@@ -73,6 +73,19 @@ describe.runIf(outDir !== undefined)('dashboard screenshots', () => {
           path: path.join(outDir!, `agent-full-${viewport.name}-${colorScheme}.png`),
           fullPage: true,
         });
+        await page.goto(`${base}/incidents`);
+        await page.getByRole('table', { name: 'Incidents' }).waitFor();
+        await shoot('incidents');
+        await page
+          .getByRole('link', { name: /daily-report on web-1/ })
+          .first()
+          .click();
+        await page.getByRole('list', { name: 'Timeline' }).waitFor();
+        await shoot('incident');
+        await page.goto(`${base}/silences`);
+        await page.getByText('No silence').waitFor();
+        await page.getByText('New silence').click();
+        await shoot('silences');
         await page.goto(`${base}/runs`);
         await page.getByRole('table', { name: 'Runs' }).waitFor();
         await shoot('runs');
