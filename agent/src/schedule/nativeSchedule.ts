@@ -339,6 +339,19 @@ function buildSuperset(
   const days = dayFieldTexts(fields, start, end);
   const dayText = `${days.dayOfMonth} ${days.month} ${days.dayOfWeek}`;
 
+  // A native zone with one offset over the horizon has no daylight-saving policy to apply: the
+  // tightest candidate below, the exact minutes and hours (no other form has fewer fires per day,
+  // and it is listed first), holds every instant's wall-clock fields by construction (the sets
+  // above were read at that offset), so it covers them all without a check, and the starred
+  // forms are not searched.
+  const firstInstant = horizonMinutes[0] ?? start;
+  const lastInstant = Math.max(horizonMinutes.at(-1) ?? start, leapMinutes.at(-1) ?? start);
+  if (offsetSpans(nativeZone, firstInstant, lastInstant + 1).length === 1) {
+    const minute = fieldText(fields.minutes, MINUTE_RANGE);
+    const hour = fieldText(fields.hours, HOUR_RANGE);
+    return { expression: `${minute} ${hour} ${dayText}`, timezone: nativeZone, exact: false };
+  }
+
   // Cheapest first by native fires per day (minute values × hour values); on a tie the form
   // listed first (tighter, fixed-time) wins.
   const candidates: { expression: string; cost: number; order: number }[] = [];
@@ -354,18 +367,6 @@ function buildSuperset(
   candidates.sort((a, b) => a.cost - b.cost || a.order - b.order);
   candidates.push({ expression: '* * * * *', cost: Infinity, order: candidates.length });
 
-  // A native zone with one offset over the horizon has no daylight-saving policy to apply: the
-  // tightest candidate holds every instant's wall-clock fields by construction (the sets above
-  // were read at that offset), so it covers them all without a check.
-  const firstInstant = horizonMinutes[0] ?? start;
-  const lastInstant = Math.max(horizonMinutes.at(-1) ?? start, leapMinutes.at(-1) ?? start);
-  const tightest = candidates[0];
-  if (
-    tightest !== undefined &&
-    offsetSpans(nativeZone, firstInstant, lastInstant + 1).length === 1
-  ) {
-    return { expression: tightest.expression, timezone: nativeZone, exact: false };
-  }
   const instants = [...horizonMinutes, ...leapMinutes].map(
     (minute) => new Date(minute * MS_PER_MINUTE),
   );
