@@ -81,9 +81,7 @@ describe('job page in chromium', () => {
     await row.waitFor(wait);
     expect(await table.getByRole('row').count()).toBe(2);
     expect(await page.getByRole('textbox', { name: 'Labels' }).inputValue()).toBe('team=data');
-    expect(await row.getByRole('list', { name: 'Labels' }).textContent()).toContain(
-      'team=data',
-    );
+    expect(await row.getByRole('list', { name: 'Labels' }).textContent()).toContain('team=data');
     const strip = row.getByRole('link', { name: /last 1 runs: 1 succeeded/ });
     expect(await strip.getAttribute('href')).toBe('/runs?job=reports%2Fnightly-export');
 
@@ -122,7 +120,14 @@ describe('job page in chromium', () => {
     await page.getByRole('button', { name: 'Run now' }).click();
     const receipt = page.getByRole('status').getByRole('link', { name: 'run on web-1' });
     await receipt.waitFor(wait);
-    const requestId = (await receipt.getAttribute('href'))!.replace('/runs/', '');
+    const requestId = new URL(
+      (await receipt.getAttribute('href'))!,
+      dashboard.app.baseUrl,
+    ).pathname.replace('/runs/', '');
+    // Before the agent reports it, the run's page says it is waiting (not a bare 404).
+    const waiting = await context.newPage();
+    await waiting.goto(`${dashboard.app.baseUrl}/runs/${requestId}?requested=1`);
+    await waiting.getByRole('status').filter({ hasText: 'Waiting for the agent' }).waitFor(wait);
 
     // The agent's next heartbeat is answered with the run command…
     const answer = (await dashboard.asAgent(
@@ -171,9 +176,12 @@ describe('job page in chromium', () => {
     });
     // Live: the page shows the manual run without a reload.
     await runs.getByRole('row', { name: /manual/ }).waitFor(wait);
+    // The waiting page finds the run by itself once it exists.
+    await waiting.getByTestId('output-head').waitFor(wait);
+    await waiting.close();
     expect(await runs.locator('tbody tr').count()).toBe(2);
     await receipt.click();
-    await page.waitForURL(new RegExp(`/runs/${requestId}$`), wait);
+    await page.waitForURL(new RegExp(`/runs/${requestId}\\?requested=1$`), wait);
     await page.getByTestId('output-head').waitFor(wait);
     expect(await page.getByTestId('output-head').textContent()).toBe('exported by hand\n');
     expect(await page.locator('dt', { hasText: 'Trigger' }).locator('+ dd').textContent()).toBe(

@@ -387,7 +387,9 @@ function RunNow(props: { job: JobDetail }) {
           <ul>
             {runNow.data.requests.map((request) => (
               <li key={request.requestId}>
-                <Link to={`/runs/${request.requestId}`}>run on {request.agentName}</Link>{' '}
+                <Link to={`/runs/${request.requestId}?requested=1`}>
+                  run on {request.agentName}
+                </Link>{' '}
                 <span className="muted small">
                   (the run appears once the agent reports it; the request expires{' '}
                   <TimeText iso={request.expiresAt} />)

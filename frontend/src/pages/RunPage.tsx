@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
-import { Link, useParams } from 'react-router';
-import { callApi } from '../api/apiCall.js';
+import { Link, useParams, useSearchParams } from 'react-router';
+import { callApi, DashboardApiError } from '../api/apiCall.js';
 import { useRefreshInterval } from '../api/liveUpdates.js';
 import { ErrorMessage } from '../components/ErrorMessage.js';
 import { RunStatusBadge } from '../components/StatusBadges.js';
@@ -17,12 +17,39 @@ export function RunPage() {
   const { runId = '' } = useParams();
   usePageTitle('Run');
   const refreshInterval = useRefreshInterval('run');
+  // Opened from "Run now": the run exists only once the agent's first check-in arrives (after
+  // its next heartbeat), so a 404 means "not yet" and the page asks again every 5 s.
+  const requested = useSearchParams()[0].get('requested') === '1';
   const run = useQuery({
     queryKey: ['run', runId],
     queryFn: ({ signal }) => callApi('getRun', { params: { runId } }, signal),
     // A running run gets its finish soon; a finished one never changes.
-    refetchInterval: (query) => (query.state.data?.status === 'running' ? refreshInterval : false),
+    refetchInterval: (query) =>
+      query.state.data?.status === 'running'
+        ? refreshInterval
+        : requested && query.state.data === undefined
+          ? 5_000
+          : false,
   });
+  if (
+    requested &&
+    run.isError &&
+    run.error instanceof DashboardApiError &&
+    run.error.status === 404
+  ) {
+    return (
+      <>
+        <h1>Requested run</h1>
+        <p className="notice" role="status">
+          Waiting for the agent: it starts the run at its next heartbeat and reports it here (this
+          page checks every 5 s). A request no heartbeat picked up within 10 minutes is dropped.
+        </p>
+        <p>
+          <code>{runId}</code> · <Link to="/runs">All runs</Link>
+        </p>
+      </>
+    );
+  }
   if (run.isPending) return <p className="loading">Loading the run…</p>;
   if (run.isError) {
     return (
