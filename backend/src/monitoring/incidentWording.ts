@@ -37,10 +37,6 @@ export function durationText(milliseconds: number): string {
   return `${seconds}s`;
 }
 
-function plural(count: number, one: string, many = `${one}s`): string {
-  return `${count} ${count === 1 ? one : many}`;
-}
-
 function howItEnded(run: RunOutcome): string {
   switch (run.status) {
     case 'timed_out':
@@ -73,7 +69,10 @@ function missed(fires: Date[], facts: InstanceFacts, before: number): IncidentFa
 function failing(streak: RunOutcome[], facts: InstanceFacts): IncidentFacts {
   const last = streak[0]!;
   return {
-    expected: `runs that succeed (an incident opens after ${plural(facts.alertAfter, 'failed run')} in a row)`,
+    expected:
+      facts.alertAfter === 1
+        ? 'runs that succeed (an incident opens at the first failed run)'
+        : `runs that succeed (an incident opens after ${facts.alertAfter} failed runs in a row)`,
     happened: `${streak.length === 1 ? 'the last run' : `${streak.length} runs in a row failed; the last`} ${howItEnded(last)} at ${zonedTime(last.finishedAt, facts.timezone)}`,
     occurrences: streak.length,
     outputTail: last.outputTail,
