@@ -45,19 +45,27 @@ export function OverviewPage() {
           <h2 id="agents-heading">Agents</h2>
           <dl className="counts" data-testid="agents-by-status">
             <div>
-              <dt>online</dt>
+              <dt>
+                <Link to="/agents?status=online">online</Link>
+              </dt>
               <dd>{agents.online}</dd>
             </div>
             <div>
-              <dt>offline</dt>
+              <dt>
+                <Link to="/agents?status=offline">offline</Link>
+              </dt>
               <dd className={agents.offline > 0 ? 'text-warn' : ''}>{agents.offline}</dd>
             </div>
             <div>
-              <dt>revoked</dt>
+              <dt>
+                <Link to="/agents?status=revoked">revoked</Link>
+              </dt>
               <dd>{agents.revoked}</dd>
             </div>
             <div>
-              <dt>total</dt>
+              <dt>
+                <Link to="/agents">total</Link>
+              </dt>
               <dd>{agents.total}</dd>
             </div>
           </dl>
@@ -88,12 +96,16 @@ export function OverviewPage() {
           <dl className="counts" data-testid="open-incidents">
             {incidentKinds.map(([kind, label]) => (
               <div key={kind}>
-                <dt>{label}</dt>
+                <dt>
+                  <Link to={`/incidents?status=open&kind=${kind}`}>{label}</Link>
+                </dt>
                 <dd className={openIncidents[kind] > 0 ? 'text-bad' : ''}>{openIncidents[kind]}</dd>
               </div>
             ))}
             <div>
-              <dt>total</dt>
+              <dt>
+                <Link to="/incidents?status=open">total</Link>
+              </dt>
               <dd className={openIncidents.total > 0 ? 'text-bad' : ''}>{openIncidents.total}</dd>
             </div>
           </dl>

@@ -6,6 +6,7 @@ import { ErrorMessage } from '../components/ErrorMessage.js';
 import { RunStatusBadge } from '../components/StatusBadges.js';
 import { TimeText } from '../components/TimeText.js';
 import { durationText } from '../format/durationText.js';
+import { jobPath } from './JobsPage.js';
 import { usePageTitle } from './usePageTitle.js';
 
 /**
@@ -71,6 +72,7 @@ export function RunPage() {
           Run of {ref} <RunStatusBadge status={r.status} />
         </h1>
         <p>
+          <Link to={jobPath(r.namespace, r.name)}>Job {ref}</Link> ·{' '}
           <Link to={`/runs?job=${encodeURIComponent(ref)}`}>Other runs of {ref}</Link>
         </p>
       </div>
@@ -98,7 +100,10 @@ export function RunPage() {
           <div>
             <dt>Agent</dt>
             <dd>
-              <Link to={`/runs?agentId=${r.agentId}`}>{r.agentName}</Link>
+              <Link to={`/agents/${r.agentId}`}>{r.agentName}</Link>{' '}
+              <Link to={`/runs?agentId=${r.agentId}`} className="small">
+                (its runs)
+              </Link>
             </dd>
           </div>
           <div>
