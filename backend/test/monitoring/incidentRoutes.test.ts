@@ -8,14 +8,11 @@ import {
 } from '@cronfleet/core/api';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  defaultMonitorTiming,
-  runMonitorPass,
-  type MonitorTiming,
-} from '../../src/monitoring/monitorWorker.js';
+import { runMonitorPass } from '../../src/monitoring/monitorWorker.js';
 import { call } from '../agentTestCalls.js';
 import { seedAgent, seedOrganization, seedUser, type SeededUser } from '../seed.js';
 import { startTestApp, type TestApp } from '../testApp.js';
+import { monitoredJob, testMonitorTiming, testRevision } from './monitorFixtures.js';
 
 /**
  * Issue 12 §3: the incident routes against the real app and database. Incidents are made by the
@@ -23,19 +20,9 @@ import { startTestApp, type TestApp } from '../testApp.js';
  * simulated through the agent protocol, as in monitorWorker.test.ts.
  */
 
-const revision = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+const revision = testRevision;
 const minute = 60_000;
-// The tests pass every few minutes (production: every 5 s), so a gap counts as the backend being
-// down only past 45 minutes. The worker's other settings are its defaults.
-const timing: MonitorTiming = {
-  ...defaultMonitorTiming,
-  intervalMs: 5_000,
-  outageMs: 45 * 60_000,
-  pollMs: 15_000,
-  idleMs: 3_600_000,
-  offlineAfterIntervals: 3,
-  fireLimit: 100,
-};
+const timing = testMonitorTiming;
 
 interface Agent {
   agentId: string;
@@ -61,28 +48,7 @@ describe('incident routes', () => {
   };
   const after = (from: Date, minutes: number) => new Date(from.getTime() + minutes * minute);
 
-  function job(name: string, overrides: Partial<InventoryJob> = {}): InventoryJob {
-    const [example] = apiExamples.inventoryRequest.jobs;
-    return {
-      ...example!,
-      namespace: 'monitoring',
-      name,
-      schedule: '*/5 * * * *',
-      timezone: 'UTC',
-      suspended: false,
-      monitoring: {
-        graceSeconds: 60,
-        maxRuntimeSeconds: null,
-        alertAfter: 1,
-        recoverAfter: 1,
-        realertEverySeconds: null,
-        notify: [],
-        retryLimit: 0,
-      },
-      labels: {},
-      ...overrides,
-    };
-  }
+  const job = monitoredJob;
 
   async function newAgent(jobs: InventoryJob[]): Promise<Agent> {
     const agent = await seedAgent(app.database, organizationId, {

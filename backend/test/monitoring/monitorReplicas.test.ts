@@ -1,11 +1,12 @@
 import { apiExamples, type InventoryJob } from '@cronfleet/core/api';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultMonitorTiming, runMonitorPass } from '../../src/monitoring/monitorWorker.js';
+import { runMonitorPass } from '../../src/monitoring/monitorWorker.js';
 import { call } from '../agentTestCalls.js';
 import { seedAgent, seedOrganization } from '../seed.js';
 import { startTestApp, startTestReplica, type TestApp } from '../testApp.js';
 import { testDatabaseUrl } from '../testDatabase.js';
+import { testMonitorTiming, testRevision } from './monitorFixtures.js';
 
 /**
  * Issue 12 §6: two backend replicas on one PostgreSQL run the monitoring worker at the same
@@ -13,10 +14,10 @@ import { testDatabaseUrl } from '../testDatabase.js';
  * notification per channel.
  */
 
-const revision = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+const revision = testRevision;
 const t0 = new Date('2026-06-01T00:00:00Z');
 // Passes minutes apart, as a backend that was up all along (production: every 5 s).
-const timing = { ...defaultMonitorTiming, outageMs: 45 * 60_000 };
+const timing = testMonitorTiming;
 const at = (minutes: number) => new Date(t0.getTime() + minutes * 60_000);
 
 describe.skipIf(testDatabaseUrl === undefined)('monitoring worker on two replicas', () => {

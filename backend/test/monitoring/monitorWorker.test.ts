@@ -9,11 +9,12 @@ import {
 import { nextFireTimes, parseCron } from '@cronfleet/core/cron';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runMonitorPass, type MonitorTiming } from '../../src/monitoring/monitorWorker.js';
+import { runMonitorPass } from '../../src/monitoring/monitorWorker.js';
 import { markLostRuns } from '../../src/workers/lostRunWorker.js';
 import { call } from '../agentTestCalls.js';
 import { seedAgent, seedOrganization } from '../seed.js';
 import { startTestApp, type TestApp } from '../testApp.js';
+import { monitoredJob, testMonitorTiming, testRevision } from './monitorFixtures.js';
 
 /**
  * Issue 12 §1–2: the monitoring worker against the real app and database, with the app's clock
@@ -21,19 +22,9 @@ import { startTestApp, type TestApp } from '../testApp.js';
  * their deliveredThrough watermark, check-ins).
  */
 
-const revision = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+const revision = testRevision;
+const timing = testMonitorTiming;
 const minute = 60_000;
-// The tests pass every few minutes (production: every 5 s), so a gap counts as the backend being
-// down only past 45 minutes.
-const timing: MonitorTiming = {
-  intervalMs: 5_000,
-  outageMs: 45 * 60_000,
-  pollMs: 15_000,
-  watermarkWaitMs: 5_000,
-  idleMs: 3_600_000,
-  offlineAfterIntervals: 3,
-  fireLimit: 100,
-};
 
 interface Agent {
   agentId: string;
@@ -54,28 +45,7 @@ describe('monitoring worker', () => {
     return runMonitorPass(app.context, { now: at }, timing);
   };
 
-  function job(name: string, overrides: Partial<InventoryJob> = {}): InventoryJob {
-    const [example] = apiExamples.inventoryRequest.jobs;
-    return {
-      ...example!,
-      namespace: 'monitoring',
-      name,
-      schedule: '*/5 * * * *',
-      timezone: 'UTC',
-      suspended: false,
-      monitoring: {
-        graceSeconds: 60,
-        maxRuntimeSeconds: null,
-        alertAfter: 1,
-        recoverAfter: 1,
-        realertEverySeconds: null,
-        notify: [],
-        retryLimit: 0,
-      },
-      labels: {},
-      ...overrides,
-    };
-  }
+  const job = monitoredJob;
 
   async function newAgent(jobs: InventoryJob[], name = `agent-${randomUUID().slice(0, 8)}`) {
     const agent = await seedAgent(app.database, organizationId, { name });

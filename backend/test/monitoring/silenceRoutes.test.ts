@@ -8,35 +8,22 @@ import {
 } from '@cronfleet/core/api';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  defaultMonitorTiming,
-  runMonitorPass,
-  type MonitorTiming,
-} from '../../src/monitoring/monitorWorker.js';
+import { runMonitorPass } from '../../src/monitoring/monitorWorker.js';
 import { call } from '../agentTestCalls.js';
 import { seedAgent, seedOrganization, seedUser, type SeededUser } from '../seed.js';
 import { startTestApp, type TestApp } from '../testApp.js';
+import { testMonitorTiming, testRevision } from './monitorFixtures.js';
 
 /**
  * Issue 12 §4: the silence routes against the real app and database, and a silence's effect on
  * the incidents the real monitoring worker opens (with the app's clock moved by hand).
  */
 
-const revision = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+const revision = testRevision;
 const minute = 60_000;
 const hour = 60 * minute;
 const day = 24 * hour;
-// The tests pass every few minutes (production: every 5 s), so a gap counts as the backend being
-// down only past 45 minutes. The worker's other settings are its defaults.
-const timing: MonitorTiming = {
-  ...defaultMonitorTiming,
-  intervalMs: 5_000,
-  outageMs: 45 * 60_000,
-  pollMs: 15_000,
-  idleMs: 3_600_000,
-  offlineAfterIntervals: 3,
-  fireLimit: 100,
-};
+const timing = testMonitorTiming;
 
 describe('silence routes', () => {
   let app: TestApp;
