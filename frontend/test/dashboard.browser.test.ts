@@ -1,14 +1,18 @@
-import { createRequire } from 'node:module';
-import { readFile } from 'node:fs/promises';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, hostileOutput, startDashboard, type Dashboard } from './dashboardHarness.js';
+import {
+  admin,
+  axeViolations,
+  browserWait,
+  hostileOutput,
+  startDashboard,
+  type Dashboard,
+} from './dashboardHarness.js';
 
 /** Issue 13 §5: the dashboard in a real browser against the real backend. */
 
-const require = createRequire(import.meta.url);
 // Generous: a busy 2-core machine runs chromium, the backend and PGlite side by side.
-const wait = { timeout: 30_000 };
+const wait = browserWait;
 
 describe('dashboard in chromium', () => {
   let dashboard: Dashboard;
@@ -33,30 +37,6 @@ describe('dashboard in chromium', () => {
     await dashboard?.close();
   }, 60_000);
 
-  async function axeViolations(): Promise<string[]> {
-    // Evaluated through the DevTools protocol, which the page's CSP does not govern.
-    const source = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
-    await page.evaluate(source);
-    const results = await page.evaluate(async () => {
-      const axe = (
-        window as unknown as {
-          axe: {
-            run: (context: Document) => Promise<{
-              violations: { id: string; impact: string; help: string; nodes: unknown[] }[];
-            }>;
-          };
-        }
-      ).axe;
-      return axe.run(document);
-    });
-    return results.violations
-      .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-      .map(
-        (violation) =>
-          `${violation.id} (${violation.impact}): ${violation.help}, ${violation.nodes.length} nodes`,
-      );
-  }
-
   it('sends a visitor without a session to the sign-in page, and shows the API message of a wrong password', async () => {
     await page.goto(`${dashboard.app.baseUrl}/jobs?health=failing`);
     await page.getByRole('heading', { name: 'Sign in to Cronfleet' }).waitFor(wait);
@@ -67,7 +47,7 @@ describe('dashboard in chromium', () => {
     const alert = page.getByRole('alert');
     await alert.waitFor(wait);
     expect(await alert.textContent()).toMatch(/Sign-in failed \(401 unauthorized\):/);
-    expect(await axeViolations()).toEqual([]);
+    expect(await axeViolations(page)).toEqual([]);
   }, 60_000);
 
   it('signs in and returns to the page asked for, with the filter from the URL applied', async () => {
@@ -105,7 +85,7 @@ describe('dashboard in chromium', () => {
     const lastHour = page.getByRole('table', { name: 'Runs per hour' }).locator('tbody tr').last();
     expect(await lastHour.locator('td').allTextContents()).toEqual(['1', '0', '0', '0', '0', '1']);
     expect(await page.locator('.chart-canvas canvas').count()).toBeGreaterThan(0);
-    expect(await axeViolations()).toEqual([]);
+    expect(await axeViolations(page)).toEqual([]);
   }, 60_000);
 
   it('lists the jobs with their health, schedule and zone, filtered through the URL', async () => {
@@ -143,7 +123,7 @@ describe('dashboard in chromium', () => {
     await table.getByRole('row', { name: /cleanup/ }).waitFor({ ...wait, state: 'detached' });
     expect(await table.getByRole('row').count()).toBe(2);
     expect(await table.getByRole('row', { name: /nightly-export/ }).count()).toBe(1);
-    expect(await axeViolations()).toEqual([]);
+    expect(await axeViolations(page)).toEqual([]);
   }, 60_000);
 
   it('filters runs through the URL and opens a run whose output holds <script>, shown as text', async () => {
@@ -166,7 +146,7 @@ describe('dashboard in chromium', () => {
     ).toBeUndefined();
     expect(await page.getByRole('note').textContent()).toContain('Output truncated');
     expect(await page.getByTestId('output-tail').textContent()).toBe('report: exit 3\n');
-    expect(await axeViolations()).toEqual([]);
+    expect(await axeViolations(page)).toEqual([]);
   }, 60_000);
 
   it('shows a new run without a reload, through the live events', async () => {

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
@@ -12,7 +13,7 @@ import {
   type HeartbeatRequest,
   type InventoryJob,
 } from '@cronfleet/core/api';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import {
   defaultMonitorTiming,
   runMonitorPass,
@@ -37,6 +38,47 @@ export const admin = {
   password: 'correct horse battery staple',
   name: 'Ada Admin',
 };
+
+/** How long a browser test waits for the page to show what it expects. */
+export const browserWait = { timeout: 30_000 };
+
+/** Signs in through the sign-in page and waits for the overview. */
+export async function signIn(page: Page, base: string, email: string, password: string) {
+  await page.goto(`${base}/sign-in`);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Overview' }).waitFor(browserWait);
+}
+
+const requireFromHere = createRequire(import.meta.url);
+
+/**
+ * The serious and critical accessibility violations axe-core finds on the page, one line each.
+ * axe is evaluated through the DevTools protocol, which the page's CSP does not govern.
+ */
+export async function axeViolations(page: Page): Promise<string[]> {
+  const source = await readFile(requireFromHere.resolve('axe-core/axe.min.js'), 'utf8');
+  await page.evaluate(source);
+  const results = await page.evaluate(async () => {
+    const axe = (
+      window as unknown as {
+        axe: {
+          run: (context: Document) => Promise<{
+            violations: { id: string; impact: string; help: string; nodes: unknown[] }[];
+          }>;
+        };
+      }
+    ).axe;
+    return axe.run(document);
+  });
+  return results.violations
+    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+    .map(
+      (violation) =>
+        `${violation.id} (${violation.impact}): ${violation.help}, ${violation.nodes.length} nodes`,
+    );
+}
 
 /** Output with markup in it: the run page must show it as text. */
 export const hostileOutput =

@@ -1,8 +1,13 @@
-import { createRequire } from 'node:module';
-import { readFile } from 'node:fs/promises';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, startDashboard, type Dashboard } from './dashboardHarness.js';
+import {
+  admin,
+  startDashboard,
+  type Dashboard,
+  axeViolations,
+  browserWait,
+  signIn,
+} from './dashboardHarness.js';
 
 /**
  * Issue 13 §5: incidents and silences in a real browser against the real backend. The seeded
@@ -11,44 +16,12 @@ import { admin, startDashboard, type Dashboard } from './dashboardHarness.js';
  * silence is created and expired; a viewer sees none of those controls.
  */
 
-const require = createRequire(import.meta.url);
-const wait = { timeout: 30_000 };
+const wait = browserWait;
 const viewer = {
   email: 'val@example.com',
   name: 'Val Viewer',
   password: 'read only, all day long',
 };
-
-async function axeViolations(page: Page): Promise<string[]> {
-  const source = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
-  await page.evaluate(source);
-  const results = await page.evaluate(async () => {
-    const axe = (
-      window as unknown as {
-        axe: {
-          run: (context: Document) => Promise<{
-            violations: { id: string; impact: string; help: string; nodes: unknown[] }[];
-          }>;
-        };
-      }
-    ).axe;
-    return axe.run(document);
-  });
-  return results.violations
-    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-    .map(
-      (violation) =>
-        `${violation.id} (${violation.impact}): ${violation.help}, ${violation.nodes.length} nodes`,
-    );
-}
-
-async function signIn(page: Page, base: string, email: string, password: string) {
-  await page.goto(`${base}/sign-in`);
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Overview' }).waitFor(wait);
-}
 
 describe('incidents and silences in chromium', () => {
   let dashboard: Dashboard;
