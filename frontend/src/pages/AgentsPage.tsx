@@ -8,6 +8,7 @@ import { AgentStatusBadge, ConditionBadges } from '../components/AgentBadges.js'
 import { ErrorMessage } from '../components/ErrorMessage.js';
 import { LabelList, parseLabelText } from '../components/LabelList.js';
 import { TimeText } from '../components/TimeText.js';
+import { keysetPageLinks } from './listPages.js';
 import { usePageTitle } from './usePageTitle.js';
 
 /**
@@ -61,17 +62,7 @@ export function AgentsPage() {
     for (const label of next.labels) params.append('label', label);
     setSearchParams(params);
   };
-  const withCursor = (nextCursor: string) => {
-    const params = new URLSearchParams(searchParams);
-    params.set('cursor', nextCursor);
-    return `?${params.toString()}`;
-  };
-  const firstPage = () => {
-    const params = new URLSearchParams(searchParams);
-    params.delete('cursor');
-    const text = params.toString();
-    return text === '' ? '/agents' : `?${text}`;
-  };
+  const { withCursor, firstPage } = keysetPageLinks(searchParams, '/agents');
   const now = Date.now();
 
   return (

@@ -11,6 +11,7 @@ import {
   incidentSubject,
 } from '../components/IncidentBadges.js';
 import { TimeText } from '../components/TimeText.js';
+import { keysetPageLinks, useAgentChoices } from './listPages.js';
 import { usePageTitle } from './usePageTitle.js';
 
 /**
@@ -49,27 +50,13 @@ export function IncidentsPage() {
     placeholderData: keepPreviousData,
     refetchInterval: cursor === '' ? refreshInterval : false,
   });
-  const agents = useQuery({
-    queryKey: ['agents', 'for-filter'],
-    queryFn: ({ signal }) => callApi('listAgents', { query: { limit: 200 } }, signal),
-    staleTime: 60_000,
-  });
+  const agents = useAgentChoices();
   const apply = (next: Filters) => {
     const params = new URLSearchParams();
     for (const key of filterKeys) if (next[key] !== '') params.set(key, next[key]);
     setSearchParams(params);
   };
-  const withCursor = (nextCursor: string) => {
-    const params = new URLSearchParams(searchParams);
-    params.set('cursor', nextCursor);
-    return `?${params.toString()}`;
-  };
-  const firstPage = () => {
-    const params = new URLSearchParams(searchParams);
-    params.delete('cursor');
-    const text = params.toString();
-    return text === '' ? '/incidents' : `?${text}`;
-  };
+  const { withCursor, firstPage } = keysetPageLinks(searchParams, '/incidents');
   const now = Date.now();
 
   return (

@@ -8,6 +8,7 @@ import { ErrorMessage } from '../components/ErrorMessage.js';
 import { RunStatusBadge } from '../components/StatusBadges.js';
 import { TimeText } from '../components/TimeText.js';
 import { durationText } from '../format/durationText.js';
+import { keysetPageLinks, useAgentChoices } from './listPages.js';
 import { usePageTitle } from './usePageTitle.js';
 
 /**
@@ -56,28 +57,14 @@ export function RunsPage() {
     // Only the newest page changes by itself; an older page is a fixed window of history.
     refetchInterval: cursor === '' ? refreshInterval : false,
   });
-  const agents = useQuery({
-    queryKey: ['agents', 'for-filter'],
-    queryFn: ({ signal }) => callApi('listAgents', { query: { limit: 200 } }, signal),
-    staleTime: 60_000,
-  });
+  const agents = useAgentChoices();
 
   const apply = (next: Filters) => {
     const params = new URLSearchParams();
     for (const key of filterKeys) if (next[key] !== '') params.set(key, next[key]);
     setSearchParams(params);
   };
-  const withCursor = (nextCursor: string) => {
-    const params = new URLSearchParams(searchParams);
-    params.set('cursor', nextCursor);
-    return `?${params.toString()}`;
-  };
-  const firstPage = () => {
-    const params = new URLSearchParams(searchParams);
-    params.delete('cursor');
-    const text = params.toString();
-    return text === '' ? '/runs' : `?${text}`;
-  };
+  const { withCursor, firstPage } = keysetPageLinks(searchParams, '/runs');
 
   return (
     <>

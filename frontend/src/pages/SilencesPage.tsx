@@ -8,6 +8,7 @@ import { LabelList, labelsFromText } from '../components/LabelList.js';
 import { TimeText } from '../components/TimeText.js';
 import { viewerTimeZone } from '../format/timeText.js';
 import { useSession } from '../layout/RequireSession.js';
+import { keysetPageLinks, useAgentChoices } from './listPages.js';
 import { usePageTitle } from './usePageTitle.js';
 
 /**
@@ -40,11 +41,7 @@ export function SilencesPage() {
       ),
     placeholderData: keepPreviousData,
   });
-  const withCursor = (nextCursor: string) => {
-    const params = new URLSearchParams(searchParams);
-    params.set('cursor', nextCursor);
-    return `?${params.toString()}`;
-  };
+  const { withCursor } = keysetPageLinks(searchParams, '/silences');
   const now = Date.now();
   return (
     <>
@@ -179,11 +176,7 @@ function localInputToIso(value: string): string {
 
 function CreateSilence() {
   const queryClient = useQueryClient();
-  const agents = useQuery({
-    queryKey: ['agents', 'for-filter'],
-    queryFn: ({ signal }) => callApi('listAgents', { query: { limit: 200 } }, signal),
-    staleTime: 60_000,
-  });
+  const agents = useAgentChoices();
   const [form, setForm] = useState({
     namespace: '',
     job: '',
