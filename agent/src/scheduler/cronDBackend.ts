@@ -29,6 +29,7 @@ import {
   renderCronDFile,
 } from './cronDFile.js';
 import {
+  RenderedTexts,
   SchedulerError,
   type ApplyOutcome,
   type ScheduledJob,
@@ -105,18 +106,11 @@ export class CronDBackend implements SchedulerBackend {
     this.#cronTimeZone = options.cronTimeZone ?? systemTimeZone();
   }
 
-  /**
-   * The text rendered for each job object: the planner renders every desired job, and apply()
-   * gets the same objects back, so a first apply of 1,000 jobs renders each once, not twice.
-   */
-  readonly #renderedTexts = new WeakMap<ScheduledJob, string>();
+  /** Each job object is rendered once per plan and apply (see RenderedTexts). */
+  readonly #renderedTexts = new RenderedTexts((job) => this.#renderText(job));
 
   render(job: ScheduledJob): string {
-    const known = this.#renderedTexts.get(job);
-    if (known !== undefined) return known;
-    const text = this.#renderText(job);
-    this.#renderedTexts.set(job, text);
-    return text;
+    return this.#renderedTexts.of(job);
   }
 
   #renderText(job: ScheduledJob): string {

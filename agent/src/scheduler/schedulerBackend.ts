@@ -57,6 +57,28 @@ export class SchedulerError extends Error {
   }
 }
 
+/**
+ * The text a backend rendered for each job object, kept: the planner renders every desired job,
+ * and apply() gets the same objects back, so a first apply of 1,000 jobs renders each once, not
+ * twice. Keyed by the object (a new plan's jobs are new objects), so nothing stale is reused.
+ */
+export class RenderedTexts {
+  readonly #texts = new WeakMap<ScheduledJob, string>();
+  readonly #render: (job: ScheduledJob) => string;
+
+  constructor(render: (job: ScheduledJob) => string) {
+    this.#render = render;
+  }
+
+  of(job: ScheduledJob): string {
+    const known = this.#texts.get(job);
+    if (known !== undefined) return known;
+    const text = this.#render(job);
+    this.#texts.set(job, text);
+    return text;
+  }
+}
+
 export interface SchedulerBackend {
   readonly name: SchedulerBackendName;
   /**
