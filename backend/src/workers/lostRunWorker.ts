@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { DatabaseHandle } from '../db/database.js';
 import type { AppContext } from '../http/appContext.js';
 import { notifyRowsExpression } from '../events/liveEventChannel.js';
+import { durationText } from '../monitoring/incidentWording.js';
 import { startPeriodicTask, type PeriodicTask } from './periodicTask.js';
 
 /** Runs marked per statement: short transactions, short locks. */
@@ -12,13 +13,6 @@ export interface LostRunOptions {
   /** For runs whose job instance sets no maxRuntime (or is no longer in any inventory). */
   defaultMaxRuntimeSeconds: number;
   batchSize?: number;
-}
-
-/** A whole number of seconds as the manifest writes durations: `3h`, `90m`, `45s`. */
-function durationText(seconds: number): string {
-  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
-  if (seconds % 60 === 0) return `${seconds / 60}m`;
-  return `${seconds}s`;
 }
 
 /**
@@ -45,7 +39,7 @@ export async function markLostRunBatch(
   options: LostRunOptions,
 ): Promise<number> {
   const nowText = options.now.toISOString();
-  const defaultReason = `no finish within ${durationText(options.defaultMaxRuntimeSeconds)} (the job sets no maxRuntime, or is no longer in its agent's inventory)`;
+  const defaultReason = `no finish within ${durationText(options.defaultMaxRuntimeSeconds * 1000)} (the job sets no maxRuntime, or is no longer in its agent's inventory)`;
   const [row] = await database.rows<{ marked: number }>(sql`
     with lost as (
     update runs set status = 'lost', finished_at = ${nowText}::timestamptz,
