@@ -17,8 +17,7 @@ import { SignInPage } from './pages/SignInPage.js';
 
 /**
  * The dashboard's pages. A page's entry in `navigation` is added with the page, so the menu never
- * links to one that does not exist (settings come next: add the
- * route under the layout and its entry here).
+ * links to one that does not exist. Settings has its own menu (pages/settings/settingsSections.ts).
  */
 export const navigation: readonly { path: string; label: string }[] = [
   { path: '/', label: 'Overview' },
@@ -27,7 +26,51 @@ export const navigation: readonly { path: string; label: string }[] = [
   { path: '/agents', label: 'Agents' },
   { path: '/incidents', label: 'Incidents' },
   { path: '/silences', label: 'Silences' },
+  { path: '/settings', label: 'Settings' },
 ];
+
+/**
+ * The settings pages are loaded when first opened (their own chunk and stylesheet): most visits
+ * never need them, and the first download stays small.
+ */
+const settingsRoutes: RouteObject = {
+  path: 'settings',
+  lazy: async () => ({
+    Component: (await import('./pages/settings/SettingsLayout.js')).SettingsLayout,
+  }),
+  children: [
+    { index: true, element: null },
+    {
+      path: 'api-tokens',
+      lazy: async () => ({
+        Component: (await import('./pages/settings/ApiTokensPage.js')).ApiTokensPage,
+      }),
+    },
+    {
+      path: 'enrollment-tokens',
+      lazy: async () => ({
+        Component: (await import('./pages/settings/EnrollmentTokensPage.js')).EnrollmentTokensPage,
+      }),
+    },
+    {
+      path: 'users',
+      lazy: async () => ({ Component: (await import('./pages/settings/UsersPage.js')).UsersPage }),
+    },
+    {
+      path: 'notification-channels',
+      lazy: async () => ({
+        Component: (await import('./pages/settings/NotificationChannelsPage.js'))
+          .NotificationChannelsPage,
+      }),
+    },
+    {
+      path: 'audit',
+      lazy: async () => ({
+        Component: (await import('./pages/settings/AuditLogPage.js')).AuditLogPage,
+      }),
+    },
+  ],
+};
 
 export const dashboardRoutes: RouteObject[] = [
   { path: '/sign-in', element: <SignInPage /> },
@@ -51,6 +94,7 @@ export const dashboardRoutes: RouteObject[] = [
       { path: 'incidents', element: <IncidentsPage /> },
       { path: 'incidents/:incidentId', element: <IncidentPage /> },
       { path: 'silences', element: <SilencesPage /> },
+      settingsRoutes,
       { path: '*', element: <NotFoundPage /> },
     ],
   },
