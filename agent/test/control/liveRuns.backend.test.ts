@@ -116,7 +116,9 @@ describe('live runs against the backend', () => {
     await state.install(
       jobSpec('forever', {
         concurrencyPolicy: 'Allow',
-        command: 'while true; do echo tick; sleep 0.2; done',
+        // Silent after its first line: a command that kept printing would die of SIGPIPE on its
+        // own once the wrapper is gone, racing the agent that must stop it.
+        command: 'echo started; while true; do sleep 0.2; done',
       }),
     );
     const wrapper = spawnWrapper(state, 'test/forever', { spool: true, killGraceMs: 1_000 });
