@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { apiExamples } from '@cronfleet/core/api';
 import { afterAll, beforeAll, describe, it } from 'vitest';
@@ -26,6 +27,50 @@ describe.runIf(outDir !== undefined)('dashboard screenshots', () => {
       errors: apiExamples.heartbeatRequest.errors,
     });
     await mkdir(outDir!, { recursive: true });
+    // Channel secrets are sealed with a key of this test's, instead of a key file written into
+    // the default data directory (the app reads the key when it first needs it).
+    Object.assign(dashboard.app.context.config, { secretsKey: randomBytes(32).toString('base64') });
+    // The settings pages with something in them: two more members and a channel.
+    const session = await fetch(`${dashboard.app.baseUrl}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: admin.email, password: admin.password }),
+    });
+    const cookie = (session.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const asAdmin = async (route: string, body: unknown) => {
+      const response = await fetch(`${dashboard.app.baseUrl}${route}`, {
+        method: 'POST',
+        headers: {
+          cookie,
+          'content-type': 'application/json',
+          origin: dashboard.app.baseUrl,
+          'x-requested-with': 'cronfleet-dashboard',
+        },
+        body: JSON.stringify(body),
+      });
+      if (response.status !== 201) throw new Error(`${route}: ${await response.text()}`);
+    };
+    await asAdmin('/api/v1/users', {
+      email: 'oscar@example.com',
+      name: 'Oscar Operator',
+      role: 'operator',
+      password: 'operators run the jobs',
+    });
+    await asAdmin('/api/v1/users', {
+      email: 'val@example.com',
+      name: 'Val Viewer',
+      role: 'viewer',
+      password: 'read only, all day long',
+    });
+    await asAdmin('/api/v1/notification-channels', {
+      name: 'ops-webhook',
+      kind: 'webhook',
+      isDefault: true,
+      config: {
+        url: 'https://hooks.example.com/cronfleet',
+        signingSecret: `whsec_${randomBytes(32).toString('base64')}`,
+      },
+    });
   }, 180_000);
   afterAll(async () => dashboard?.close(), 60_000);
 
@@ -92,8 +137,43 @@ describe.runIf(outDir !== undefined)('dashboard screenshots', () => {
         await page.goto(`${base}/runs/${dashboard.failedRunId}`);
         await page.getByTestId('output-head').waitFor();
         await shoot('run');
+
+        const full = (name: string) =>
+          page.screenshot({
+            path: path.join(outDir!, `${name}-full-${viewport.name}-${colorScheme}.png`),
+            fullPage: true,
+          });
+        await page.goto(`${base}/settings/api-tokens`);
+        await page.getByText('New API token').click();
+        await page.getByLabel('Name (what it is for)').fill(`laptop-cli-${viewport.name}`);
+        await page.getByRole('button', { name: 'Create API token' }).click();
+        await page.getByRole('region', { name: /API token .* created/ }).waitFor();
+        await shoot('settings-api-tokens');
+        await full('settings-api-tokens');
+        await page.goto(`${base}/settings/enrollment-tokens`);
+        await page.getByText('New enrollment token').click();
+        await page.getByLabel('Description').fill('db hosts');
+        await page.getByLabel(/^Labels for every agent/).fill('role=db');
+        await page.getByRole('button', { name: 'Create enrollment token' }).click();
+        await page.getByRole('region', { name: /Enrollment token .* created/ }).waitFor();
+        await shoot('settings-enrollment-tokens');
+        await full('settings-enrollment-tokens');
+        await page.goto(`${base}/settings/users`);
+        await page.getByRole('table', { name: 'Users' }).waitFor();
+        await page.getByText('Add a user').click();
+        await shoot('settings-users');
+        await full('settings-users');
+        await page.goto(`${base}/settings/notification-channels`);
+        await page.getByRole('table', { name: 'Notification channels' }).waitFor();
+        await page.getByText('New notification channel').click();
+        await shoot('settings-channels');
+        await full('settings-channels');
+        await page.goto(`${base}/settings/audit`);
+        await page.getByRole('table', { name: 'Audit log' }).waitFor();
+        await shoot('settings-audit');
+        await full('settings-audit');
         await context.close();
       }
     }
-  }, 180_000);
+  }, 360_000);
 });

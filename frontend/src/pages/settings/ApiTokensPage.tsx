@@ -5,12 +5,13 @@ import type {
   PermissionName,
 } from '@cronfleet/core/contract';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { useSearchParams } from 'react-router';
 import { callApi } from '../../api/apiCall.js';
 import { ConfirmButton } from '../../components/ConfirmButton.js';
 import { CopyableText } from '../../components/CopyableText.js';
 import { ErrorMessage } from '../../components/ErrorMessage.js';
+import { ShownOnce } from '../../components/ShownOnce.js';
 import { TimeText } from '../../components/TimeText.js';
 import { useSession } from '../../layout/RequireSession.js';
 import { usePageTitle } from '../usePageTitle.js';
@@ -147,8 +148,7 @@ export function ApiTokensPage() {
 
 function NewTokenSecret(props: { created: CreateApiTokenResponse; onDone: () => void }) {
   return (
-    <section className="card shown-once" aria-labelledby="new-api-token">
-      <h2 id="new-api-token">API token {props.created.apiToken.name} created</h2>
+    <ShownOnce title={`API token ${props.created.apiToken.name} created`}>
       <p>
         <strong>Copy it now: you will not see it again.</strong> Cronfleet keeps only its hash. Send
         it as the bearer token: <code>Authorization: Bearer cfp_…</code>.
@@ -159,7 +159,7 @@ function NewTokenSecret(props: { created: CreateApiTokenResponse; onDone: () => 
           Done, I stored it
         </button>
       </p>
-    </section>
+    </ShownOnce>
   );
 }
 
@@ -168,6 +168,7 @@ function CreateApiToken(props: {
   onCreated: (created: CreateApiTokenResponse) => void;
 }) {
   const queryClient = useQueryClient();
+  const details = useRef<HTMLDetailsElement>(null);
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState<PermissionName[]>(['read']);
   const [expiresInDays, setExpiresInDays] = useState('90');
@@ -175,6 +176,8 @@ function CreateApiToken(props: {
     mutationFn: (body: CreateApiTokenRequest) => callApi('createApiToken', { body }),
     onSuccess: (created) => {
       props.onCreated(created);
+      // The new secret above is what matters now; the form closes.
+      if (details.current !== null) details.current.open = false;
       setName('');
       // The secret lives in the page's state only, not in the mutation cache.
       create.reset();
@@ -190,7 +193,7 @@ function CreateApiToken(props: {
     });
   };
   return (
-    <details className="card">
+    <details className="card" ref={details}>
       <summary>New API token</summary>
       <form className="stack" aria-label="New API token" onSubmit={submit}>
         <label>

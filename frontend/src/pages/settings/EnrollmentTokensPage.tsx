@@ -5,12 +5,13 @@ import {
   type EnrollmentTokenSummary,
 } from '@cronfleet/core/contract';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { callApi } from '../../api/apiCall.js';
 import { ConfirmButton } from '../../components/ConfirmButton.js';
 import { CopyableText } from '../../components/CopyableText.js';
 import { ErrorMessage } from '../../components/ErrorMessage.js';
+import { ShownOnce } from '../../components/ShownOnce.js';
 import { LabelList, labelsFromText } from '../../components/LabelList.js';
 import { TimeText } from '../../components/TimeText.js';
 import { keysetPageLinks } from '../listPages.js';
@@ -173,11 +174,9 @@ function NewEnrollmentToken(props: { created: CreateEnrollmentTokenResponse; onD
   const [backendUrl, setBackendUrl] = useState(window.location.origin);
   const url = backendUrl.trim().replace(/\/+$/, '');
   return (
-    <section className="card shown-once" aria-labelledby="new-enrollment-token">
-      <h2 id="new-enrollment-token">
-        Enrollment token {props.created.description === '' ? '' : `${props.created.description} `}
-        created
-      </h2>
+    <ShownOnce
+      title={`Enrollment token ${props.created.description === '' ? '' : `${props.created.description} `}created`}
+    >
       <p>
         <strong>Copy the command now: you will not see this token again.</strong> Run it on the
         server as the user the agent runs as (root for <code>/etc/cron.d</code>); then start the
@@ -209,7 +208,7 @@ function NewEnrollmentToken(props: { created: CreateEnrollmentTokenResponse; onD
           Done, I copied it
         </button>
       </p>
-    </section>
+    </ShownOnce>
   );
 }
 
@@ -217,6 +216,7 @@ function CreateEnrollmentToken(props: {
   onCreated: (created: CreateEnrollmentTokenResponse) => void;
 }) {
   const queryClient = useQueryClient();
+  const details = useRef<HTMLDetailsElement>(null);
   const empty = { description: '', labels: '', maxUses: '1', expiresInHours: '24' };
   const [form, setForm] = useState(empty);
   const [formError, setFormError] = useState<string | null>(null);
@@ -224,6 +224,8 @@ function CreateEnrollmentToken(props: {
     mutationFn: (body: CreateEnrollmentTokenRequest) => callApi('createEnrollmentToken', { body }),
     onSuccess: (created) => {
       props.onCreated(created);
+      // The new secret above is what matters now; the form closes.
+      if (details.current !== null) details.current.open = false;
       setForm(empty);
       create.reset();
       void queryClient.invalidateQueries({ queryKey: ['enrollment-tokens'] });
@@ -250,7 +252,7 @@ function CreateEnrollmentToken(props: {
     });
   };
   return (
-    <details className="card">
+    <details className="card" ref={details}>
       <summary>New enrollment token</summary>
       <form className="stack" aria-label="New enrollment token" onSubmit={submit}>
         <label>

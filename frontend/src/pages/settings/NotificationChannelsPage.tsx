@@ -227,7 +227,9 @@ function CreateChannel() {
         </label>
         <p className="small muted">{form.about}</p>
         <label>
-          Name (what <code>monitoring.notify</code> says)
+          <span>
+            Name (what <code>monitoring.notify</code> says)
+          </span>
           <input
             value={name}
             onChange={(event) => setName(event.target.value)}
@@ -288,12 +290,12 @@ function CreateChannel() {
           </div>
         ) : null}
         <label className="checkbox">
+          <input
+            type="checkbox"
+            checked={isDefault}
+            onChange={(event) => setIsDefault(event.target.checked)}
+          />
           <span>
-            <input
-              type="checkbox"
-              checked={isDefault}
-              onChange={(event) => setIsDefault(event.target.checked)}
-            />{' '}
             Default: gets the incidents of jobs whose <code>monitoring.notify</code> names no
             channel
           </span>
