@@ -210,12 +210,13 @@ describe('npm start', () => {
       await page.getByTestId('live-mode').filter({ hasText: 'Live' }).waitFor(wait);
       const shown = await table.locator('tbody tr').count();
       // demo/hello runs every minute: the next run is a new row, in the same document.
+      // The agent's tests compile without the DOM's types: the page's global is globalThis there.
       await page.evaluate(() => {
-        (window as { __sameDocument?: boolean }).__sameDocument = true;
+        (globalThis as { __sameDocument?: boolean }).__sameDocument = true;
       });
       await table.locator(`tbody tr:nth-child(${shown + 1})`).waitFor({ timeout: 100_000 });
       expect(
-        await page.evaluate(() => (window as { __sameDocument?: boolean }).__sameDocument),
+        await page.evaluate(() => (globalThis as { __sameDocument?: boolean }).__sameDocument),
       ).toBe(true);
     } finally {
       await browser.close();
