@@ -151,7 +151,7 @@ function NewTokenSecret(props: { created: CreateApiTokenResponse; onDone: () => 
     <ShownOnce title={`API token ${props.created.apiToken.name} created`}>
       <p>
         <strong>Copy it now: you will not see it again.</strong> Cronfleet keeps only its hash. Send
-        it as the bearer token: <code>Authorization: Bearer cfp_…</code>.
+        it as the bearer token (<code>Authorization: Bearer cfp_…</code>).
       </p>
       <CopyableText label="Token" text={props.created.token} />
       <p>
