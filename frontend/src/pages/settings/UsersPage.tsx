@@ -19,7 +19,7 @@ import { usePageTitle } from '../usePageTitle.js';
  * The members of the organization and their roles (admins). Adding an e-mail address without an
  * account creates it with the password given (tell the person, who signs in with it); an
  * address that has an account elsewhere joins as it is, with its own password. A role changes
- * at once; the API refuses to demote or remove the last admin, and says so.
+ * when applied (its Change button); the API refuses to demote or remove the last admin, and says so.
  */
 const roleMeaning: Record<Role, string> = {
   viewer: 'reads everything',
@@ -73,10 +73,12 @@ function UserRow(props: { user: OrganizationUser }) {
   const session = useSession();
   const queryClient = useQueryClient();
   const isMe = user.id === session.user.id;
+  const [role, setRole] = useState<Role>(user.role);
   const changeRole = useMutation({
     mutationFn: (role: Role) =>
       callApi('changeUserRole', { params: { userId: user.id }, body: { role } }),
-    onSuccess: () => {
+    onSuccess: (changed) => {
+      setRole(changed.role);
       void queryClient.invalidateQueries({ queryKey: ['users'] });
       // Demoting oneself changes what this dashboard may show.
       if (isMe) void queryClient.invalidateQueries({ queryKey: meQueryKey });
@@ -95,18 +97,38 @@ function UserRow(props: { user: OrganizationUser }) {
       </td>
       <td>{user.email}</td>
       <td>
-        <select
-          aria-label={`Role of ${user.email}`}
-          value={user.role}
-          disabled={changeRole.isPending}
-          onChange={(event) => changeRole.mutate(event.target.value as Role)}
+        {/* A button applies the choice: arrow keys on a closed menu change its value at once. */}
+        <form
+          className="actions"
+          onSubmit={(event) => {
+            event.preventDefault();
+            changeRole.mutate(role);
+          }}
         >
-          {Role.options.map((role) => (
-            <option key={role} value={role}>
-              {role}
-            </option>
-          ))}
-        </select>
+          <select
+            aria-label={`Role of ${user.email}`}
+            value={role}
+            disabled={changeRole.isPending}
+            onChange={(event) => setRole(event.target.value as Role)}
+          >
+            {Role.options.map((option) => (
+              <option key={option} value={option}>
+                {option}
+              </option>
+            ))}
+          </select>
+          {role === user.role ? null : (
+            <>
+              <button type="submit" className="primary" disabled={changeRole.isPending}>
+                Change
+                <span className="visually-hidden"> the role of {user.email}</span>
+              </button>
+              <button type="button" onClick={() => setRole(user.role)}>
+                Cancel
+              </button>
+            </>
+          )}
+        </form>
         {changeRole.isError ? (
           <ErrorMessage error={changeRole.error} title="Could not change the role" />
         ) : null}
