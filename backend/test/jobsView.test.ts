@@ -267,6 +267,56 @@ describe('jobs view', () => {
     }
   });
 
+  it('pages in namespace/name order with a keyset cursor, with the total of every filter', async () => {
+    const all = (await jobs()).body;
+    expect(all.items.map((job) => `${job.namespace}/${job.name}`)).toEqual([
+      'production/backup',
+      'production/on-boot',
+      'production/paused',
+      'staging/report',
+    ]);
+    expect(all).toMatchObject({ total: 4, nextCursor: null });
+
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let pages = 1; ; pages += 1) {
+      const { status, body } = await jobs({ limit: '3', ...(cursor ? { cursor } : {}) });
+      expect(status).toBe(200);
+      expect(body.total).toBe(4);
+      seen.push(...body.items.map((job) => `${job.namespace}/${job.name}`));
+      if (body.nextCursor === null) {
+        expect(pages).toBe(2);
+        break;
+      }
+      cursor = body.nextCursor;
+    }
+    expect(seen).toEqual(all.items.map((job) => `${job.namespace}/${job.name}`));
+    // Each page's figures are those of the whole list.
+    const page2 = (await jobs({ limit: '1', cursor: cursor! })).body.items[0];
+    expect(page2).toEqual(all.items[3]);
+
+    // Filters and the cursor together; a cursor past the end still counts what matches.
+    const production = await jobs({ namespace: 'production', limit: '2' });
+    expect(production.body).toMatchObject({ total: 3 });
+    expect(production.body.items).toHaveLength(2);
+    const rest = await jobs({
+      namespace: 'production',
+      limit: '2',
+      cursor: production.body.nextCursor!,
+    });
+    expect(rest.body.items.map((job) => job.name)).toEqual(['paused']);
+    expect(rest.body).toMatchObject({ total: 3, nextCursor: null });
+    const pastTheEnd = await jobs({ cursor: Buffer.from('["zzz","zzz"]').toString('base64url') });
+    expect(pastTheEnd.body).toEqual({ items: [], nextCursor: null, total: 4 });
+
+    // A cursor this server did not issue, and a limit out of range, are 400s that say so.
+    const forged = await jobs({ cursor: Buffer.from('[1,2]').toString('base64url') });
+    expect(forged.status).toBe(400);
+    expect(JSON.stringify(forged.body)).toMatch(/cursor/);
+    expect((await jobs({ limit: '0' })).status).toBe(400);
+    expect((await jobs({ limit: '201' })).status).toBe(400);
+  });
+
   it('lists the distinct schedules when instances disagree, and the earliest next run', async () => {
     const report = (await jobs()).body.items.find((job) => job.name === 'report');
     expect(report).toMatchObject({

@@ -115,7 +115,7 @@ export async function getJobDetail(
   job: JobIdentity,
   now: Date,
 ): Promise<JobDetail> {
-  const [summary] = (await listJobs(database, organizationId, {}, now, job)).items;
+  const [summary] = (await listJobs(database, organizationId, { limit: 1 }, now, job)).items;
   if (summary === undefined) {
     throw new ApiError(
       'not_found',

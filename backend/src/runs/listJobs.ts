@@ -9,10 +9,17 @@ import type {
 } from '@cronfleet/core/api';
 import { describeCron, nextFireTime } from '@cronfleet/core/cron';
 import { sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
 import type { DatabaseHandle } from '../db/database.js';
 import { parseLabelSelector } from '../agents/agentListFilters.js';
 import { containsPattern } from '../db/likePattern.js';
-import { shownInstanceHealth, worstHealth } from '../monitoring/jobHealthView.js';
+import { decodeCursor, encodeCursor } from '../http/opaqueCursor.js';
+import {
+  healthRank,
+  shownInstanceHealth,
+  shownInstanceHealthRank,
+  worstHealth,
+} from '../monitoring/jobHealthView.js';
 
 const dayMs = 24 * 60 * 60 * 1000;
 
@@ -76,6 +83,9 @@ function nextRun(schedule: string, timezone: string | null, now: Date): Date | n
 }
 
 /** One job, by namespace and name (the job detail route reads its summary through listJobs). */
+/** The position after the last job of a page: its namespace and name. */
+const JobPosition = z.tuple([z.string().min(1), z.string().min(1)]);
+
 export interface JobIdentity {
   namespace: string;
   name: string;
@@ -108,6 +118,8 @@ function instanceFilter(organizationId: string, query: ListJobsQuery, only?: Job
  * not revoked), with the schedules they report, the next expected run, the last run, over the
  * runs started in the last 7 days the success rate and the p50/p95 duration, and its health as a
  * whole and per instance (as the monitoring worker last judged it). `only`: that one job.
+ * A page at a time, in namespace/name order (keyset: the cursor holds the last namespace and
+ * name), so the run figures are computed for the page's jobs only, whatever the fleet's size.
  */
 export async function listJobs(
   database: DatabaseHandle,
@@ -117,34 +129,62 @@ export async function listJobs(
   only?: JobIdentity,
 ): Promise<ListJobsResponse> {
   const filter = instanceFilter(organizationId, query, only);
+  // The page: the jobs that match (health as a whole is the worst of its instances'), in
+  // namespace/name order after the cursor, and how many match in all.
+  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, JobPosition);
+  const matching = sql`
+    select ji.namespace, ji.name, count(*) over () as total
+    from job_instances ji join agents a on a.id = ji.agent_id
+    where ${filter}
+    group by ji.namespace, ji.name
+    ${query.health === undefined ? sql`` : sql`having max(${shownInstanceHealthRank()}) = ${healthRank[query.health]}`}`;
+  const pageRows = await database.rows<{ namespace: string; name: string; total: number }>(sql`
+    select namespace, name, total from (${matching}) matching
+    ${after === undefined ? sql`` : sql`where (namespace, name) > (${after[0]}, ${after[1]})`}
+    order by namespace, name
+    limit ${query.limit + 1}`);
+  const page = pageRows.slice(0, query.limit);
+  const last = page.at(-1);
+  const nextCursor =
+    pageRows.length > query.limit && last !== undefined
+      ? encodeCursor([last.namespace, last.name])
+      : null;
+  let total = Number(pageRows[0]?.total ?? 0);
+  if (pageRows.length === 0 && after !== undefined) {
+    const [counted] = await database.rows<{ total: number }>(
+      sql`select count(*)::int as total from (${matching}) matching`,
+    );
+    total = Number(counted?.total ?? 0);
+  }
+  if (page.length === 0) return { items: [], nextCursor: null, total };
+  const pageJobs = JSON.stringify(page.map(({ namespace, name }) => ({ namespace, name })));
+
   const instances = await database.rows<InstanceRow>(sql`
     select ji.namespace, ji.name, ji.schedule, ji.timezone, ji.suspended, ji.agent_id,
       a.name as agent_name, ${shownInstanceHealth()} as health, ji.health_since, ji.warnings,
       ji.labels
     from job_instances ji join agents a on a.id = ji.agent_id
+      join jsonb_to_recordset(${pageJobs}::jsonb) as page(namespace text, name text)
+        on page.namespace = ji.namespace and page.name = ji.name
     where ${filter}
     order by ji.namespace, ji.name, a.name`);
-  if (instances.length === 0) return { items: [] };
 
   const since = new Date(now.getTime() - 7 * dayMs).toISOString();
   const runRows = await database.rows<JobRunRow>(sql`
-    with jobs as (
-      select distinct ji.namespace, ji.name
-      from job_instances ji join agents a on a.id = ji.agent_id
-      where ${filter}
-    )
     select j.namespace, j.name,
       last.run_id, last.agent_id, last.status, last.started_at, last.finished_at, last.duration_ms,
       week.runs_7d, week.succeeded_7d, week.ended_7d, week.p50_ms, week.p95_ms,
       recent.runs as recent_runs
-    from jobs j
+    from jsonb_to_recordset(${pageJobs}::jsonb) as j(namespace text, name text)
     left join lateral (
       select coalesce(jsonb_agg(jsonb_build_object('runId', r.run_id, 'status', r.status,
           'startedAt', r.started_at) order by r.started_at desc, r.id desc), '[]'::jsonb) as runs
       from (
+        -- nulls last, as runs_org_job_started_idx is built (no value is null): the index then
+        -- gives the 20 newest runs instead of a sort of all of the job's runs.
         select r.run_id, r.status, r.started_at, r.id from runs r
         where r.organization_id = ${organizationId} and r.namespace = j.namespace and r.name = j.name
-        order by r.started_at desc, r.id desc
+        order by r.started_at desc nulls last, r.id desc nulls last
         limit 20
       ) r
     ) recent on true
@@ -210,7 +250,6 @@ export async function listJobs(
       warnings: instance.warnings,
     }));
     const health = worstHealth(instanceHealth.map((instance) => instance.health));
-    if (query.health !== undefined && health !== query.health) continue;
     const distinct = [...schedules.values()];
     const agreed = distinct.length === 1 ? (distinct[0] as JobSchedule) : null;
     const run = runsByJob.get(key);
@@ -250,5 +289,5 @@ export async function listJobs(
       })),
     });
   }
-  return { items };
+  return { items, nextCursor, total };
 }

@@ -541,7 +541,7 @@ const jobSummary: JobSummary = {
   ],
 };
 
-const listJobsResponse: ListJobsResponse = { items: [jobSummary] };
+const listJobsResponse: ListJobsResponse = { items: [jobSummary], nextCursor: null, total: 1 };
 
 /** 24 hours ending with the hour of 2024-05-01T06:00Z, quiet except for the nightly backups. */
 const runsPerHour: RunsPerHour[] = Array.from({ length: 24 }, (_unused, index) => {

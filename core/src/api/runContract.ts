@@ -210,10 +210,16 @@ export const ListJobsQuery = z.object({
     .union([LabelSelector, z.array(LabelSelector)])
     .transform((value) => (Array.isArray(value) ? value : [value]))
     .optional(),
+  /** Jobs per page, in namespace/name order. */
+  limit: PageLimit,
+  cursor: Cursor.optional(),
 });
 export type ListJobsQuery = z.infer<typeof ListJobsQuery>;
 
-export const ListJobsResponse = z.object({ items: z.array(JobSummary) });
+/** A page of jobs, the cursor of the next, and how many jobs match the filters in all. */
+export const ListJobsResponse = paginatedResponse(JobSummary).extend({
+  total: z.number().int().min(0),
+});
 export type ListJobsResponse = z.infer<typeof ListJobsResponse>;
 
 const Count = z.number().int().min(0);

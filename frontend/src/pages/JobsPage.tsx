@@ -1,7 +1,7 @@
 import { JobHealth, type JobSummary } from '@cronfleet/core/contract';
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
 import { useWindowVirtualizer } from '@tanstack/react-virtual';
-import { useLayoutEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { callApi } from '../api/apiCall.js';
 import { useRefreshInterval } from '../api/liveUpdates.js';
@@ -16,9 +16,14 @@ import { usePageTitle } from './usePageTitle.js';
 /**
  * Every job (namespace/name) with its health, schedule, next and last run and 7-day figures. The
  * filters live in the URL (`?namespace=&health=&q=&label=team=data&label=…`), so a filtered view can be shared and the
- * Back button restores it. Only the rows on screen are in the DOM, so 10,000 jobs scroll freely.
+ * Back button restores it. The API sends a page of jobs at a time and the next page loads as the
+ * list scrolls near its end; only the rows on screen are in the DOM, so 10,000 jobs scroll freely.
  */
 const rowHeight = 64;
+/** Jobs per request: a screenful several times over, each page's run figures computed alone. */
+const pageSize = 100;
+/** Rows before the end of what is loaded at which the next page is asked for. */
+const loadAhead = 30;
 const columns = [
   'Job',
   'Health',
@@ -53,9 +58,9 @@ export function JobsPage() {
   usePageTitle('Jobs');
   const [searchParams, setSearchParams] = useSearchParams();
   const filters = readFilters(searchParams);
-  const jobs = useQuery({
+  const jobs = useInfiniteQuery({
     queryKey: ['jobs', filters],
-    queryFn: ({ signal }) =>
+    queryFn: ({ signal, pageParam }) =>
       callApi(
         'listJobs',
         {
@@ -64,22 +69,28 @@ export function JobsPage() {
             q: filters.q || undefined,
             health: filters.health || undefined,
             label: filters.labels.length === 0 ? undefined : filters.labels,
+            limit: pageSize,
+            cursor: pageParam,
           },
         },
         signal,
       ),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (page) => page.nextCursor ?? undefined,
     placeholderData: keepPreviousData,
     refetchInterval: useRefreshInterval('jobs'),
   });
+  const items = useMemo(() => jobs.data?.pages.flatMap((page) => page.items) ?? [], [jobs.data]);
+  const total = jobs.data?.pages[0]?.total;
 
   return (
     <>
       <div className="page-head">
         <h1>Jobs</h1>
-        {jobs.data === undefined ? null : (
+        {total === undefined ? null : (
           <p className="muted" aria-live="polite">
-            {jobs.data.items.length.toLocaleString()} jobs
-            {jobs.isFetching ? ' · refreshing…' : ''}
+            {total.toLocaleString()} jobs
+            {jobs.isFetching && !jobs.isFetchingNextPage ? ' · refreshing…' : ''}
           </p>
         )}
       </div>
@@ -97,12 +108,19 @@ export function JobsPage() {
       />
       {jobs.isError ? <ErrorMessage error={jobs.error} title="Could not load the jobs" /> : null}
       {jobs.isPending ? <p className="loading">Loading the jobs…</p> : null}
-      {jobs.data === undefined ? null : jobs.data.items.length === 0 ? (
+      {jobs.data === undefined ? null : items.length === 0 ? (
         <p className="empty">
           No job matches. Jobs appear here once an agent applies them from the job repository.
         </p>
       ) : (
-        <JobsTable items={jobs.data.items} />
+        <JobsTable
+          items={items}
+          total={total ?? items.length}
+          hasMore={jobs.hasNextPage}
+          loadMore={() => {
+            if (!jobs.isFetchingNextPage) void jobs.fetchNextPage();
+          }}
+        />
       )}
     </>
   );
@@ -207,26 +225,37 @@ export function jobPath(namespace: string, name: string): string {
   return `/jobs/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
 }
 
-function JobsTable(props: { items: readonly JobSummary[] }) {
-  const { items } = props;
+function JobsTable(props: {
+  items: readonly JobSummary[];
+  /** Every job that matches, loaded or not. */
+  total: number;
+  hasMore: boolean;
+  loadMore: () => void;
+}) {
+  const { items, total, hasMore, loadMore } = props;
   const listRef = useRef<HTMLDivElement>(null);
   const [scrollMargin, setScrollMargin] = useState(0);
   useLayoutEffect(() => {
     setScrollMargin(listRef.current?.offsetTop ?? 0);
   }, []);
+  // One more row while more pages exist: it says so, and scrolling near it loads the next page.
   const virtualizer = useWindowVirtualizer({
-    count: items.length,
+    count: items.length + (hasMore ? 1 : 0),
     estimateSize: () => rowHeight,
     overscan: 8,
     scrollMargin,
   });
+  const lastShown = virtualizer.getVirtualItems().at(-1)?.index ?? 0;
+  useEffect(() => {
+    if (hasMore && lastShown >= items.length - loadAhead) loadMore();
+  }, [hasMore, lastShown, items.length, loadMore]);
   const now = Date.now();
   return (
     <div className="table-scroll">
       <div
         role="table"
         aria-label="Jobs"
-        aria-rowcount={items.length + 1}
+        aria-rowcount={total + 1}
         className="grid-table jobs-grid"
       >
         <div role="rowgroup">
@@ -245,7 +274,28 @@ function JobsTable(props: { items: readonly JobSummary[] }) {
         >
           {virtualizer.getVirtualItems().map((row) => {
             const job = items[row.index];
-            if (job === undefined) return null;
+            if (job === undefined) {
+              return (
+                <div
+                  role="row"
+                  aria-rowindex={row.index + 2}
+                  key="more"
+                  className="grid-row"
+                  style={{
+                    position: 'absolute',
+                    top: 0,
+                    left: 0,
+                    right: 0,
+                    height: rowHeight,
+                    transform: `translateY(${row.start - scrollMargin}px)`,
+                  }}
+                >
+                  <div role="cell" className="loading">
+                    Loading more jobs… ({items.length.toLocaleString()} of {total.toLocaleString()})
+                  </div>
+                </div>
+              );
+            }
             const ref = `${job.namespace}/${job.name}`;
             return (
               <div
