@@ -148,7 +148,7 @@ async function benchmarkReconcile(config: AgentBenchConfig, rows: AgentBenchRow[
       target: `< ${seconds(firstTarget)}`,
       met: measurement.firstApply.wallMs < firstTarget,
       notes: [
-        `CPU ${milliseconds(measurement.firstApply.cpuMs)} (git included), the tick ${measurement.firstApply.tickCpuMs ?? '?'} ms`,
+        `median of ${measurement.firstApply.samplesWallMs.length} first applies (${measurement.firstApply.samplesWallMs.map((ms) => seconds(ms)).join(', ')}); its CPU ${milliseconds(measurement.firstApply.cpuMs)} (git included), the tick ${measurement.firstApply.tickCpuMs ?? '?'} ms`,
         `alone in the same run: git clone ${milliseconds(base.gitClone.wallMs)}, ${alone} ${milliseconds(measurement.schedulerWriteAlone.wallMs)}; first apply ÷ (clone + ${measurement.scheduler} alone) = ${ratio(measurement.firstApply.wallMs, base.gitClone.wallMs + measurement.schedulerWriteAlone.wallMs)}`,
       ],
     });
