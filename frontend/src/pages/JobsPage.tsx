@@ -1,7 +1,15 @@
 import { JobHealth, type JobSummary } from '@cronfleet/core/contract';
 import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
 import { useWindowVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useLayoutEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import {
+  useEffect,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+  type CSSProperties,
+  type FormEvent,
+} from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { callApi } from '../api/apiCall.js';
 import { useRefreshInterval } from '../api/liveUpdates.js';
@@ -225,6 +233,18 @@ export function jobPath(namespace: string, name: string): string {
   return `/jobs/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
 }
 
+/** A row of the virtual list, placed `top` pixels down the list. */
+function rowStyle(top: number): CSSProperties {
+  return {
+    position: 'absolute',
+    top: 0,
+    left: 0,
+    right: 0,
+    height: rowHeight,
+    transform: `translateY(${top}px)`,
+  };
+}
+
 function JobsTable(props: {
   items: readonly JobSummary[];
   /** Every job that matches, loaded or not. */
@@ -281,14 +301,7 @@ function JobsTable(props: {
                   aria-rowindex={row.index + 2}
                   key="more"
                   className="grid-row"
-                  style={{
-                    position: 'absolute',
-                    top: 0,
-                    left: 0,
-                    right: 0,
-                    height: rowHeight,
-                    transform: `translateY(${row.start - scrollMargin}px)`,
-                  }}
+                  style={rowStyle(row.start - scrollMargin)}
                 >
                   <div role="cell" className="loading">
                     Loading more jobs… ({items.length.toLocaleString()} of {total.toLocaleString()})
@@ -303,14 +316,7 @@ function JobsTable(props: {
                 aria-rowindex={row.index + 2}
                 key={ref}
                 className="grid-row"
-                style={{
-                  position: 'absolute',
-                  top: 0,
-                  left: 0,
-                  right: 0,
-                  height: rowHeight,
-                  transform: `translateY(${row.start - scrollMargin}px)`,
-                }}
+                style={rowStyle(row.start - scrollMargin)}
               >
                 <div role="cell" className="job-name">
                   <Link to={jobPath(job.namespace, job.name)}>
